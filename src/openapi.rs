@@ -1,0 +1,111 @@
+//! The OpenAPI 3.1 document, generated from the handlers registered in [`crate::routes::configure`].
+
+use crate::error::{FieldError, Problem, PROBLEM_JSON};
+use utoipa::openapi::path::Operation;
+use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityRequirement, SecurityScheme};
+use utoipa::openapi::{Content, OpenApi as Document, Ref, ResponseBuilder};
+use utoipa::OpenApi;
+use utoipa_actix_web::AppExt;
+
+/// Name of the security scheme every `/api/v1` operation requires.
+pub const BEARER: &str = "bearer_auth";
+
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "Virtual School API",
+        description = "The virtual school roll for the children a council looks after: children, LAC status changes \
+from LCS, Personal Education Plans from the ePEP provider, Pupil Premium Plus, notifications, dashboard reports and \
+an audit trail.\n\nEvery `/api/v1` operation needs `Authorization: Bearer <JWT>`; use the Authorize button with a \
+token from `virtual-school token --sub ID --role ROLE`. Errors are `application/problem+json` (RFC 9457) whose \
+`instance` is the request id also sent as `X-Request-Id`.",
+        contact(name = "Virtual School service team", email = "virtual-school@example.org", url = "https://virtual-school.example"),
+        license(name = "MIT", identifier = "MIT"),
+    ),
+    components(schemas(Problem, FieldError)),
+    tags(
+        (name = "auth", description = "Check a token"),
+        (name = "audit", description = "The audit trail (UK GDPR accountability)"),
+        (name = "operations", description = "Liveness and readiness"),
+    )
+)]
+struct ApiDoc;
+
+/// The document the service serves and `virtual-school openapi` prints.
+pub fn document() -> Document {
+    let (_, paths) = actix_web::App::new()
+        .into_utoipa_app()
+        .configure(crate::routes::configure)
+        .split_for_parts();
+    let mut doc = ApiDoc::openapi();
+    doc.info.version = env!("CARGO_PKG_VERSION").to_owned();
+    doc.merge(paths);
+    secure_api_operations(&mut doc);
+    doc
+}
+
+/// Every `/api/v1` operation takes a bearer token and can answer 401, 403 (all but `getMe`), 500 and 503; stating
+/// them here once keeps each handler's list to what is particular to it.
+fn secure_api_operations(doc: &mut Document) {
+    let components = doc.components.get_or_insert_with(Default::default);
+    components.add_security_scheme(
+        BEARER,
+        SecurityScheme::Http(
+            HttpBuilder::new()
+                .scheme(HttpAuthScheme::Bearer)
+                .bearer_format("JWT")
+                .description(Some("A JWT with `sub` and `roles`; see the README for roles and development tokens."))
+                .build(),
+        ),
+    );
+    for (path, item) in doc.paths.paths.iter_mut() {
+        let api = path.starts_with("/api/v1");
+        for op in [
+            &mut item.get,
+            &mut item.post,
+            &mut item.put,
+            &mut item.patch,
+            &mut item.delete,
+        ]
+        .into_iter()
+        .flatten()
+        {
+            if api {
+                op.security = Some(vec![SecurityRequirement::new::<_, _, &str>(BEARER, [])]);
+                add_problem(op, "401", "No valid bearer token (see `WWW-Authenticate`)");
+                if op.operation_id.as_deref() != Some("getMe") {
+                    add_problem(op, "403", "The token's roles do not allow this");
+                }
+                add_problem(op, "503", "The database is not reachable");
+            }
+            add_problem(
+                op,
+                "500",
+                "An unexpected error; quote `instance` when reporting it",
+            );
+        }
+    }
+}
+
+fn add_problem(op: &mut Operation, status: &str, description: &str) {
+    if op.responses.responses.contains_key(status) {
+        return;
+    }
+    let response = ResponseBuilder::new()
+        .description(description)
+        .content(
+            PROBLEM_JSON,
+            Content::new(Some(Ref::from_schema_name("Problem"))),
+        )
+        .build();
+    op.responses
+        .responses
+        .insert(status.to_owned(), response.into());
+}
+
+/// The document as committed in `openapi/openapi.json`: pretty JSON with a final newline.
+pub fn to_pretty_json(doc: &Document) -> Result<String, serde_json::Error> {
+    let mut s = serde_json::to_string_pretty(doc)?;
+    s.push('\n');
+    Ok(s)
+}

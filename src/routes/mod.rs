@@ -1,0 +1,20 @@
+//! HTTP: request and response bodies, `#[utoipa::path]` handlers, and the one place routes are registered (so the
+//! OpenAPI document and the router cannot drift apart).
+
+pub mod audit_events;
+pub mod fallback;
+pub mod me;
+pub mod operations;
+
+use utoipa_actix_web::service_config::ServiceConfig;
+
+/// Registers every documented route. Both the server and the OpenAPI document are built from this.
+pub fn configure(cfg: &mut ServiceConfig) {
+    cfg.service(operations::healthz)
+        .service(operations::readyz)
+        .service(
+            utoipa_actix_web::scope("/api/v1")
+                .service(me::get_me)
+                .service(audit_events::list_audit_events),
+        );
+}

@@ -1,0 +1,3 @@
+//! Use cases: one function per thing a user does. Services own transactions and caseload rules.
+
+pub mod audit;
