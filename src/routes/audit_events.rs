@@ -62,8 +62,23 @@ pub struct AuditEvent {
     #[schema(max_length = 64)]
     pub request_id: String,
     /// Names (never values) of the fields a change touched.
-    #[schema(max_items = 100)]
+    #[schema(schema_with = field_names)]
     pub changed_fields: Option<Vec<String>>,
+}
+
+/// Up to 100 field names of up to 64 characters, or null.
+fn field_names() -> utoipa::openapi::schema::Array {
+    use utoipa::openapi::schema::{ArrayBuilder, ObjectBuilder, SchemaType, Type};
+    ArrayBuilder::new()
+        .schema_type(SchemaType::from_iter([Type::Array, Type::Null]))
+        .items(
+            ObjectBuilder::new()
+                .schema_type(Type::String)
+                .max_length(Some(64)),
+        )
+        .max_items(Some(100))
+        .description(Some("Names (never values) of the fields a change touched."))
+        .build()
 }
 
 impl From<AuditEventRow> for AuditEvent {

@@ -1,0 +1,9 @@
+//! API tests: the real server on 127.0.0.1:0 with a fresh database per test (a temp SQLite file, or a fresh
+//! PostgreSQL schema when `TEST_DATABASE_URL` is set), spoken to over HTTP as a client would.
+
+mod audit;
+mod auth;
+mod errors;
+mod helpers;
+mod openapi;
+mod operations;
