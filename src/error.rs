@@ -71,9 +71,12 @@ pub enum ApiError {
     /// 400: the request cannot be read (bad JSON, unknown field, bad parameter).
     #[error("{0}")]
     BadRequest(String),
-    /// 401: no usable bearer token. The reason is logged, and shown in general terms only.
+    /// 401: a bearer token was sent and is not acceptable.
     #[error("{0}")]
     Unauthorized(String),
+    /// 401: no bearer token was sent (the challenge then carries no error code, RFC 6750 §3.1).
+    #[error("{0}")]
+    Unauthenticated(String),
     /// 403: the caller's roles do not allow this.
     #[error("{0}")]
     Forbidden(String),
@@ -141,7 +144,9 @@ impl ApiError {
     fn kind(&self) -> (&'static str, &'static str) {
         match self {
             Self::BadRequest(_) => ("bad-request", "Bad request"),
-            Self::Unauthorized(_) => ("unauthorized", "Authentication required"),
+            Self::Unauthorized(_) | Self::Unauthenticated(_) => {
+                ("unauthorized", "Authentication required")
+            }
             Self::Forbidden(_) => ("forbidden", "Forbidden"),
             Self::NotFound(_) => ("not-found", "Not found"),
             Self::MethodNotAllowed { .. } => ("method-not-allowed", "Method not allowed"),
@@ -191,6 +196,9 @@ impl ApiError {
                     r#"Bearer realm="virtual-school", error="invalid_token""#,
                 ));
             }
+            Self::Unauthenticated(_) => {
+                res.insert_header((header::WWW_AUTHENTICATE, r#"Bearer realm="virtual-school""#));
+            }
             Self::MethodNotAllowed { allow, .. } => {
                 res.insert_header((header::ALLOW, allow.join(", ")));
             }
@@ -207,7 +215,7 @@ impl ResponseError for ApiError {
     fn status_code(&self) -> StatusCode {
         match self {
             Self::BadRequest(_) => StatusCode::BAD_REQUEST,
-            Self::Unauthorized(_) => StatusCode::UNAUTHORIZED,
+            Self::Unauthorized(_) | Self::Unauthenticated(_) => StatusCode::UNAUTHORIZED,
             Self::Forbidden(_) => StatusCode::FORBIDDEN,
             Self::NotFound(_) => StatusCode::NOT_FOUND,
             Self::MethodNotAllowed { .. } => StatusCode::METHOD_NOT_ALLOWED,

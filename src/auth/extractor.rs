@@ -31,7 +31,10 @@ impl Caller {
         let verdict = bearer(req).and_then(|token| auth.verify(token));
         let claims = verdict.map_err(|e| {
             log::info!("request_id={request_id} token refused: {e}");
-            ApiError::Unauthorized(e.to_string())
+            match e {
+                AuthError::Missing => ApiError::Unauthenticated(e.to_string()),
+                other => ApiError::Unauthorized(other.to_string()),
+            }
         })?;
         let mut roles = Vec::new();
         let mut unrecognised_roles = Vec::new();

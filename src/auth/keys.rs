@@ -10,6 +10,8 @@ use std::path::Path;
 const LEEWAY_SECS: u64 = 30;
 /// Longest token accepted, in bytes; anything longer is refused before it is parsed.
 const MAX_TOKEN_BYTES: usize = 8 * 1024;
+/// Longest `sub` accepted: ids are stored in audit rows and caseload columns.
+const MAX_SUB_BYTES: usize = 255;
 /// Name of the generated development secret inside the data folder.
 const SECRET_FILE: &str = "jwt-secret";
 
@@ -138,7 +140,7 @@ impl Authenticator {
     pub fn from_config(cfg: &JwtConfig, data_dir: &Path) -> Result<Self, KeyError> {
         let secret = match &cfg.secret {
             Some(s) => s.clone().into_bytes(),
-            None => load_or_create_secret(data_dir)?,
+            None => load_or_create_secret(data_dir, cfg.public_keys.is_some())?,
         };
         let keys = match &cfg.public_keys {
             Some(path) => Keys::Public(load_public_keys(path)?),
@@ -192,6 +194,9 @@ impl Authenticator {
         let data = jsonwebtoken::decode::<Claims>(token, key, &validation).map_err(map_error)?;
         if data.claims.sub.trim().is_empty() {
             return Err(AuthError::MissingClaim("sub".into()));
+        }
+        if data.claims.sub.len() > MAX_SUB_BYTES {
+            return Err(AuthError::Malformed);
         }
         Ok(data.claims)
     }
@@ -252,7 +257,8 @@ fn derive(secret: &[u8], label: &[u8]) -> Vec<u8> {
     mac.finalize().into_bytes().to_vec()
 }
 
-fn load_or_create_secret(data_dir: &Path) -> Result<Vec<u8>, KeyError> {
+/// Reads the generated secret, or creates it. With public keys configured it only keys pagination cursors.
+fn load_or_create_secret(data_dir: &Path, public_keys: bool) -> Result<Vec<u8>, KeyError> {
     use base64::Engine;
     use rand::RngCore;
     let path = data_dir.join(SECRET_FILE);
@@ -277,10 +283,17 @@ fn load_or_create_secret(data_dir: &Path) -> Result<Vec<u8>, KeyError> {
     match options.open(&path) {
         Ok(mut file) => {
             std::io::Write::write_all(&mut file, secret.as_bytes()).map_err(io)?;
-            log::warn!(
-                "VS_JWT_SECRET is not set: generated a development HS256 secret in {} (mode 0600); set VS_JWT_SECRET or VS_JWT_PUBLIC_KEYS in production",
-                path.display()
-            );
+            if public_keys {
+                log::warn!(
+                    "generated a local secret for pagination cursors in {} (mode 0600); give every instance the same VS_CURSOR_SECRET",
+                    path.display()
+                );
+            } else {
+                log::warn!(
+                    "VS_JWT_SECRET is not set: generated a development HS256 secret in {} (mode 0600); set VS_JWT_SECRET or VS_JWT_PUBLIC_KEYS in production",
+                    path.display()
+                );
+            }
             Ok(secret.into_bytes())
         }
         // Another instance created it first: use theirs.
@@ -303,6 +316,12 @@ fn load_public_keys(path: &Path) -> Result<Vec<PublicKey>, KeyError> {
             .map_err(|e| KeyError::Invalid(format!("not a JWKS document: {e}")))?;
         let mut keys = Vec::new();
         for key in &set.keys {
+            if matches!(
+                key.common.public_key_use,
+                Some(jwk::PublicKeyUse::Encryption)
+            ) {
+                continue;
+            }
             let alg = match (&key.algorithm, key.common.key_algorithm) {
                 (jwk::AlgorithmParameters::RSA(_), None | Some(jwk::KeyAlgorithm::RS256)) => {
                     Algorithm::RS256
@@ -395,8 +414,8 @@ mod tests {
     #[test]
     fn generated_secret_is_created_once_with_mode_0600() {
         let dir = tempfile::tempdir().unwrap();
-        let first = load_or_create_secret(dir.path()).unwrap();
-        let second = load_or_create_secret(dir.path()).unwrap();
+        let first = load_or_create_secret(dir.path(), false).unwrap();
+        let second = load_or_create_secret(dir.path(), false).unwrap();
         assert_eq!(first, second);
         #[cfg(unix)]
         {

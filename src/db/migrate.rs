@@ -8,7 +8,7 @@ const SQLITE: EmbeddedMigrations = embed_migrations!("migrations/sqlite");
 const POSTGRES: EmbeddedMigrations = embed_migrations!("migrations/postgres");
 
 /// Advisory lock key that serialises migrations across instances ("vs-migr" in ASCII).
-const PG_MIGRATION_LOCK: i64 = 0x7673_2d6d_6967_72;
+const PG_MIGRATION_LOCK: i64 = 0x0076_732d_6d69_6772;
 
 /// Applies pending migrations and returns how many ran.
 ///
@@ -34,7 +34,7 @@ pub fn run_migrations(
             .immediate_transaction(|c| {
                 c.run_pending_migrations(SQLITE)
                     .map(|v| v.len())
-                    .map_err(|e| diesel::result::Error::QueryBuilderError(e))
+                    .map_err(diesel::result::Error::QueryBuilderError)
             })
             .map_err(Into::into),
     }

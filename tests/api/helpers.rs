@@ -54,10 +54,6 @@ impl TestDb {
             .connect()
             .unwrap()
     }
-
-    pub fn is_postgres(&self) -> bool {
-        self.pg_cleanup.is_some()
-    }
 }
 
 impl Drop for TestDb {
@@ -80,8 +76,8 @@ pub struct TestApp {
     pub client: reqwest::Client,
     pub auth: Arc<Authenticator>,
     pub db: TestDb,
-    pub handle: actix_web::dev::ServerHandle,
-    pub dir: tempfile::TempDir,
+    /// Holds the data folder (and SQLite file) until the test ends.
+    _dir: tempfile::TempDir,
 }
 
 /// The configuration a test server starts with.
@@ -122,15 +118,13 @@ pub async fn start(config: Config, db: TestDb, dir: tempfile::TempDir) -> TestAp
     let auth = Arc::new(Authenticator::from_config(&config.jwt, &config.data_dir).unwrap());
     let app = Application::build(config).await.unwrap();
     let base = format!("http://127.0.0.1:{}", app.port());
-    let handle = app.handle();
     actix_web::rt::spawn(app.run_until_stopped());
     TestApp {
         base,
         client: reqwest::Client::new(),
         auth,
         db,
-        handle,
-        dir,
+        _dir: dir,
     }
 }
 
@@ -147,10 +141,6 @@ impl TestApp {
 
     pub fn get(&self, path: &str, token: &str) -> reqwest::RequestBuilder {
         self.client.get(self.url(path)).bearer_auth(token)
-    }
-
-    pub fn post(&self, path: &str, token: &str) -> reqwest::RequestBuilder {
-        self.client.post(self.url(path)).bearer_auth(token)
     }
 
     /// Rows in `table`, read straight from the database.

@@ -1,0 +1,10 @@
+//! Plain types and rules of the domain: no actix, no diesel, no I/O. Each type parses from the outside world's
+//! strings and refuses what the rules refuse, so nothing invalid reaches a service or the database.
+
+pub mod child;
+pub mod codes;
+pub mod upn;
+pub mod year_group;
+
+pub use upn::Upn;
+pub use year_group::{KeyStage, YearGroup};
