@@ -120,6 +120,13 @@ impl Config {
                 });
             }
         }
+        let cursor_secret = non_empty("VS_CURSOR_SECRET");
+        if cursor_secret.as_ref().is_some_and(|s| s.len() < 32) {
+            return Err(ConfigError::Invalid {
+                name: "VS_CURSOR_SECRET",
+                reason: "must be at least 32 bytes".into(),
+            });
+        }
         Ok(Self {
             bind: non_empty("VS_BIND").unwrap_or_else(|| DEFAULT_BIND.into()),
             database,
@@ -139,7 +146,7 @@ impl Config {
                 audience: non_empty("VS_JWT_AUDIENCE")
                     .unwrap_or_else(|| "virtual-school-api".into()),
             },
-            cursor_secret: non_empty("VS_CURSOR_SECRET"),
+            cursor_secret,
             shutdown_timeout_secs: parse_num(&non_empty, "VS_SHUTDOWN_TIMEOUT_SECS", 30, 0, 3600)?,
             data_dir,
         })

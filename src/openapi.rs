@@ -25,6 +25,7 @@ token from `virtual-school token --sub ID --role ROLE`. Errors are `application/
     components(schemas(Problem, FieldError)),
     tags(
         (name = "auth", description = "Check a token"),
+        (name = "children", description = "The virtual school roll"),
         (name = "audit", description = "The audit trail (UK GDPR accountability)"),
         (name = "operations", description = "Liveness and readiness"),
     )

@@ -61,8 +61,8 @@ pub enum KeyError {
         /// The cause.
         source: std::io::Error,
     },
-    /// The key file holds nothing usable.
-    #[error("VS_JWT_PUBLIC_KEYS: {0}")]
+    /// A key or secret file holds nothing usable.
+    #[error("{0}")]
     Invalid(String),
     /// Signing needs the HS256 secret, and the service is configured for public keys.
     #[error("development tokens are HS256; this instance verifies RS256/ES256 keys from VS_JWT_PUBLIC_KEYS, so mint tokens with your identity provider")]
@@ -172,10 +172,12 @@ impl Authenticator {
         let (alg, key) = match &self.keys {
             Keys::Shared { decoding, .. } => (Algorithm::HS256, decoding),
             Keys::Public(keys) => {
-                let found = match &header.kid {
-                    Some(kid) => keys.iter().find(|k| k.kid.as_deref() == Some(kid.as_str())),
-                    None if keys.len() == 1 => keys.first(),
-                    None => None,
+                // A single key without a `kid` (a PEM file) verifies every token, whatever `kid` it names.
+                let found = match (&header.kid, keys.as_slice()) {
+                    (_, [only]) if only.kid.is_none() => Some(only),
+                    (Some(kid), _) => keys.iter().find(|k| k.kid.as_deref() == Some(kid.as_str())),
+                    (None, [only]) => Some(only),
+                    (None, _) => None,
                 };
                 let found = found.ok_or(AuthError::UnknownKey)?;
                 (found.alg, &found.key)
@@ -271,6 +273,10 @@ fn load_or_create_secret(data_dir: &Path, public_keys: bool) -> Result<Vec<u8>, 
         if trimmed.len() >= 32 {
             return Ok(trimmed.as_bytes().to_vec());
         }
+        return Err(KeyError::Invalid(format!(
+            "{} holds fewer than 32 characters; delete it to have a new secret generated",
+            path.display()
+        )));
     }
     std::fs::create_dir_all(data_dir).map_err(io)?;
     let mut bytes = [0u8; 48];
@@ -312,8 +318,9 @@ fn load_public_keys(path: &Path) -> Result<Vec<PublicKey>, KeyError> {
     })?;
     let text = String::from_utf8_lossy(&bytes);
     if text.trim_start().starts_with('{') {
-        let set: jwk::JwkSet = serde_json::from_slice(&bytes)
-            .map_err(|e| KeyError::Invalid(format!("not a JWKS document: {e}")))?;
+        let set: jwk::JwkSet = serde_json::from_slice(&bytes).map_err(|e| {
+            KeyError::Invalid(format!("VS_JWT_PUBLIC_KEYS: not a JWKS document: {e}"))
+        })?;
         let mut keys = Vec::new();
         for key in &set.keys {
             if matches!(
@@ -334,7 +341,7 @@ fn load_public_keys(path: &Path) -> Result<Vec<PublicKey>, KeyError> {
                 _ => continue,
             };
             let decoding = DecodingKey::from_jwk(key)
-                .map_err(|e| KeyError::Invalid(format!("unusable key: {e}")))?;
+                .map_err(|e| KeyError::Invalid(format!("VS_JWT_PUBLIC_KEYS: unusable key: {e}")))?;
             keys.push(PublicKey {
                 kid: key.common.key_id.clone(),
                 alg,

@@ -12,6 +12,7 @@ macro_rules! on_backend {
 }
 
 pub mod audit_repo;
+pub mod children_repo;
 mod connection;
 mod migrate;
 pub mod schema;

@@ -16,3 +16,36 @@ diesel::table! {
         changed_fields -> Nullable<Text>,
     }
 }
+
+diesel::table! {
+    /// The virtual school roll.
+    children (id) {
+        id -> Text,
+        lcs_id -> Text,
+        upn -> Nullable<Text>,
+        first_name -> Text,
+        last_name -> Text,
+        date_of_birth -> Date,
+        sex -> Text,
+        ethnicity -> Nullable<Text>,
+        lac_status -> Text,
+        looked_after_since -> Nullable<Date>,
+        ceased_on -> Nullable<Date>,
+        legal_status -> Nullable<Text>,
+        placement_type -> Nullable<Text>,
+        placement_provider -> Nullable<Text>,
+        placement_out_of_authority -> Nullable<Bool>,
+        placement_started_on -> Nullable<Date>,
+        school_urn -> Nullable<Text>,
+        school_name -> Nullable<Text>,
+        year_group -> Nullable<Text>,
+        sen_status -> Text,
+        vso_id -> Nullable<Text>,
+        social_worker_id -> Nullable<Text>,
+        sen_caseworker_id -> Nullable<Text>,
+        next_pep_due_on -> Nullable<Date>,
+        version -> BigInt,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}

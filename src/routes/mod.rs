@@ -2,6 +2,7 @@
 //! OpenAPI document and the router cannot drift apart).
 
 pub mod audit_events;
+pub mod children;
 pub mod fallback;
 pub mod me;
 pub mod operations;

@@ -1,3 +1,4 @@
 //! Use cases: one function per thing a user does. Services own transactions and caseload rules.
 
 pub mod audit;
+pub mod children;

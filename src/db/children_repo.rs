@@ -1,0 +1,243 @@
+//! Children rows, and the caseload rule as a query filter: a list and a get use the same filter, so they cannot
+//! disagree about who may see which child.
+
+use super::schema::children;
+use super::{DbConnection, MultiBackend};
+use chrono::{NaiveDate, NaiveDateTime};
+use diesel::prelude::*;
+
+/// A stored child.
+#[derive(Debug, Clone, PartialEq, Queryable, Selectable, Insertable, AsChangeset)]
+#[diesel(table_name = children, treat_none_as_default_value = false, treat_none_as_null = true)]
+pub struct ChildRow {
+    pub id: String,
+    pub lcs_id: String,
+    pub upn: Option<String>,
+    pub first_name: String,
+    pub last_name: String,
+    pub date_of_birth: NaiveDate,
+    pub sex: String,
+    pub ethnicity: Option<String>,
+    pub lac_status: String,
+    pub looked_after_since: Option<NaiveDate>,
+    pub ceased_on: Option<NaiveDate>,
+    pub legal_status: Option<String>,
+    pub placement_type: Option<String>,
+    pub placement_provider: Option<String>,
+    pub placement_out_of_authority: Option<bool>,
+    pub placement_started_on: Option<NaiveDate>,
+    pub school_urn: Option<String>,
+    pub school_name: Option<String>,
+    pub year_group: Option<String>,
+    pub sen_status: String,
+    pub vso_id: Option<String>,
+    pub social_worker_id: Option<String>,
+    pub sen_caseworker_id: Option<String>,
+    pub next_pep_due_on: Option<NaiveDate>,
+    pub version: i64,
+    pub created_at: NaiveDateTime,
+    pub updated_at: NaiveDateTime,
+}
+
+/// Which children a caller may see.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Caseload {
+    /// Every child (`vs_admin`, `vso`; `epep` identity lookups, which the service narrows further).
+    All,
+    /// Children allocated to the caller: as social worker, and/or as SEN caseworker of a child with an EHCP.
+    Allocated {
+        /// The caller's `sub` when they hold `social_worker`.
+        social_worker: Option<String>,
+        /// The caller's `sub` when they hold `sen_caseworker`.
+        sen_caseworker: Option<String>,
+    },
+}
+
+type Boxed<'a> = children::BoxedQuery<'a, MultiBackend>;
+
+fn scoped(caseload: &Caseload) -> Boxed<'_> {
+    let q = children::table.into_boxed();
+    match caseload {
+        Caseload::All => q,
+        Caseload::Allocated {
+            social_worker: Some(sw),
+            sen_caseworker: None,
+        } => q.filter(children::social_worker_id.eq(sw)),
+        Caseload::Allocated {
+            social_worker: None,
+            sen_caseworker: Some(sen),
+        } => q
+            .filter(children::sen_caseworker_id.eq(sen))
+            .filter(children::sen_status.eq("ehcp")),
+        Caseload::Allocated {
+            social_worker: Some(sw),
+            sen_caseworker: Some(sen),
+        } => q.filter(
+            children::social_worker_id
+                .eq(sw)
+                .or(children::sen_caseworker_id
+                    .eq(sen)
+                    .and(children::sen_status.eq("ehcp"))),
+        ),
+        // Nobody: a filter no row passes.
+        Caseload::Allocated {
+            social_worker: None,
+            sen_caseworker: None,
+        } => q.filter(children::id.ne(children::id)),
+    }
+}
+
+/// Filters for the roll. Every field narrows the list; they combine with AND.
+#[derive(Debug, Clone, Default, serde::Serialize)]
+pub struct ChildFilter {
+    pub lac_status: Option<String>,
+    pub school_urn: Option<String>,
+    pub vso_id: Option<String>,
+    pub social_worker_id: Option<String>,
+    /// Year groups allowed by `year_group` and `key_stage` together.
+    pub year_groups: Option<Vec<String>>,
+    pub out_of_authority: Option<bool>,
+    pub sen_status: Option<String>,
+    /// `due`, `overdue` or `not_required`, evaluated on `today`.
+    pub pep_status: Option<String>,
+    /// Case-insensitive substring of first or last name.
+    pub q: Option<String>,
+    pub lcs_id: Option<String>,
+    pub upn: Option<String>,
+}
+
+diesel::define_sql_function! {
+    /// SQL `lower()`, in both backends.
+    fn lower(x: diesel::sql_types::Text) -> diesel::sql_types::Text;
+}
+
+/// Escapes `%`, `_` and `\` for a LIKE pattern with `\` as the escape character.
+fn like_escape(s: &str) -> String {
+    let mut out = String::with_capacity(s.len() + 2);
+    for c in s.chars() {
+        if matches!(c, '%' | '_' | '\\') {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out
+}
+
+fn filtered<'a>(caseload: &'a Caseload, f: &'a ChildFilter, today: NaiveDate) -> Boxed<'a> {
+    let mut q = scoped(caseload);
+    if let Some(v) = &f.lac_status {
+        q = q.filter(children::lac_status.eq(v));
+    }
+    if let Some(v) = &f.school_urn {
+        q = q.filter(children::school_urn.eq(v));
+    }
+    if let Some(v) = &f.vso_id {
+        q = q.filter(children::vso_id.eq(v));
+    }
+    if let Some(v) = &f.social_worker_id {
+        q = q.filter(children::social_worker_id.eq(v));
+    }
+    if let Some(v) = &f.year_groups {
+        q = q.filter(children::year_group.eq_any(v));
+    }
+    if let Some(v) = f.out_of_authority {
+        q = q.filter(children::placement_out_of_authority.eq(v));
+    }
+    if let Some(v) = &f.sen_status {
+        q = q.filter(children::sen_status.eq(v));
+    }
+    match f.pep_status.as_deref() {
+        Some("not_required") => q = q.filter(children::lac_status.eq("ceased")),
+        Some("overdue") => {
+            q = q
+                .filter(children::lac_status.eq("looked_after"))
+                .filter(children::next_pep_due_on.lt(today));
+        }
+        Some("due") => {
+            q = q.filter(children::lac_status.eq("looked_after")).filter(
+                children::next_pep_due_on
+                    .is_null()
+                    .or(children::next_pep_due_on.ge(today)),
+            );
+        }
+        // `in_date` needs signed-off PEPs; until they exist no child is in date.
+        Some(_) => q = q.filter(children::id.ne(children::id)),
+        None => {}
+    }
+    if let Some(v) = &f.q {
+        let pattern = format!("%{}%", like_escape(&v.to_lowercase()));
+        q = q.filter(
+            lower(children::first_name)
+                .like(pattern.clone())
+                .escape('\\')
+                .or(lower(children::last_name).like(pattern).escape('\\')),
+        );
+    }
+    if let Some(v) = &f.lcs_id {
+        q = q.filter(children::lcs_id.eq(v));
+    }
+    if let Some(v) = &f.upn {
+        q = q.filter(children::upn.eq(v));
+    }
+    q
+}
+
+/// Stores a new child.
+pub fn insert(conn: &mut DbConnection, row: &ChildRow) -> QueryResult<()> {
+    diesel::insert_into(children::table)
+        .values(row)
+        .execute(conn)
+        .map(|_| ())
+}
+
+/// The child with `id`, if it is in `caseload`.
+pub fn find(
+    conn: &mut DbConnection,
+    caseload: &Caseload,
+    id: &str,
+) -> QueryResult<Option<ChildRow>> {
+    scoped(caseload)
+        .filter(children::id.eq(id))
+        .select(ChildRow::as_select())
+        .first(conn)
+        .optional()
+}
+
+/// Whether a child with `id` exists at all (for audit of refused lookups).
+pub fn exists(conn: &mut DbConnection, id: &str) -> QueryResult<bool> {
+    diesel::select(diesel::dsl::exists(
+        children::table.filter(children::id.eq(id)),
+    ))
+    .get_result(conn)
+}
+
+/// Children in `caseload` matching `filter`, in id (creation) order, after `after_id`.
+pub fn list(
+    conn: &mut DbConnection,
+    caseload: &Caseload,
+    filter: &ChildFilter,
+    today: NaiveDate,
+    after_id: Option<&str>,
+    limit: i64,
+) -> QueryResult<Vec<ChildRow>> {
+    let mut q = filtered(caseload, filter, today);
+    if let Some(after) = after_id {
+        q = q.filter(children::id.gt(after));
+    }
+    q.select(ChildRow::as_select())
+        .order(children::id.asc())
+        .limit(limit)
+        .load(conn)
+}
+
+/// Replaces the stored child if it is still at `expected_version`; returns whether it was.
+pub fn update(conn: &mut DbConnection, row: &ChildRow, expected_version: i64) -> QueryResult<bool> {
+    let n = diesel::update(
+        children::table
+            .filter(children::id.eq(&row.id))
+            .filter(children::version.eq(expected_version)),
+    )
+    .set(row)
+    .execute(conn)?;
+    Ok(n == 1)
+}
