@@ -243,6 +243,25 @@ pub fn to_draft(input: ChildInput, today: NaiveDate) -> Result<ChildDraft, ApiEr
     let sen_caseworker_id: Option<String> =
         c.with("sen_caseworker_id", input.sen_caseworker_id, check_staff_id);
     let next_pep_due_on = c.date("next_pep_due_on", input.next_pep_due_on.as_deref());
+    if sen_caseworker_id.is_some() && sen_status.as_deref() != Some("ehcp") {
+        c.fail(
+            "sen_caseworker_id",
+            "is only allocated to a child with an EHCP",
+        );
+    }
+    // The date rules run whenever the dates themselves parsed, so one answer names every bad field.
+    if let (Some(date_of_birth), Some(lac_status)) = (date_of_birth, lac_status) {
+        let dates = rules::CareDates {
+            date_of_birth,
+            lac_status,
+            looked_after_since,
+            ceased_on,
+            placement_started_on: placement.started_on,
+        };
+        for Violation { field, reason } in rules::date_rules(&dates, today) {
+            c.fail(&field, reason);
+        }
+    }
 
     let (
         Some(lcs_id),
@@ -287,17 +306,7 @@ pub fn to_draft(input: ChildInput, today: NaiveDate) -> Result<ChildDraft, ApiEr
         sen_caseworker_id,
         next_pep_due_on,
     };
-    let violations = rules::date_rules(&draft, today);
-    if violations.is_empty() {
-        Ok(draft)
-    } else {
-        Err(ApiError::validation(
-            violations
-                .into_iter()
-                .map(|Violation { field, reason }| FieldError::new(field, reason))
-                .collect(),
-        ))
-    }
+    Ok(draft)
 }
 
 /// A child's placement.

@@ -16,6 +16,10 @@ pub fn configure(cfg: &mut ServiceConfig) {
         .service(
             utoipa_actix_web::scope("/api/v1")
                 .service(me::get_me)
+                .service(children::list_children)
+                .service(children::create_child)
+                .service(children::get_child)
+                .service(children::update_child)
                 .service(audit_events::list_audit_events),
         );
 }
