@@ -75,6 +75,12 @@ pub struct Config {
     pub cursor_secret: Option<String>,
     /// Seconds a SIGTERM waits for in-flight requests (`VS_SHUTDOWN_TIMEOUT_SECS`).
     pub shutdown_timeout_secs: u64,
+    /// Largest LAC status batch body in bytes (`VS_MAX_BATCH_BYTES`).
+    pub max_batch_bytes: usize,
+    /// Extra closure dates on top of weekends and bank holidays (`VS_EXTRA_HOLIDAYS`).
+    pub extra_holidays: Vec<chrono::NaiveDate>,
+    /// Working days from becoming looked after to the initial PEP (`VS_INITIAL_PEP_WORKING_DAYS`).
+    pub initial_pep_working_days: u32,
 }
 
 /// A configuration value that cannot be used.
@@ -94,6 +100,8 @@ pub enum ConfigError {
 pub const DEFAULT_BIND: &str = "127.0.0.1:8080";
 /// Default request body limit: 1 MiB.
 pub const DEFAULT_MAX_BODY_BYTES: usize = 1024 * 1024;
+/// Default LAC status batch body limit: 32 MiB.
+pub const DEFAULT_MAX_BATCH_BYTES: usize = 32 * 1024 * 1024;
 
 impl Config {
     /// Reads the process environment.
@@ -147,6 +155,31 @@ impl Config {
                     .unwrap_or_else(|| "virtual-school-api".into()),
             },
             cursor_secret,
+            max_batch_bytes: parse_num(
+                &non_empty,
+                "VS_MAX_BATCH_BYTES",
+                DEFAULT_MAX_BATCH_BYTES,
+                1024,
+                1 << 30,
+            )?,
+            extra_holidays: match non_empty("VS_EXTRA_HOLIDAYS") {
+                None => Vec::new(),
+                Some(raw) => {
+                    crate::domain::calendar::WorkingDays::parse_extra(&raw).map_err(|reason| {
+                        ConfigError::Invalid {
+                            name: "VS_EXTRA_HOLIDAYS",
+                            reason,
+                        }
+                    })?
+                }
+            },
+            initial_pep_working_days: parse_num(
+                &non_empty,
+                "VS_INITIAL_PEP_WORKING_DAYS",
+                10,
+                1,
+                60,
+            )?,
             shutdown_timeout_secs: parse_num(&non_empty, "VS_SHUTDOWN_TIMEOUT_SECS", 30, 0, 3600)?,
             data_dir,
         })
@@ -199,6 +232,17 @@ mod tests {
         assert_eq!(c.max_body_bytes, 1_048_576);
         assert_eq!(c.jwt.issuer, "virtual-school");
         assert_eq!(c.jwt.audience, "virtual-school-api");
+        assert_eq!(c.max_batch_bytes, 32 * 1024 * 1024);
+        assert_eq!(c.initial_pep_working_days, 10);
+        assert!(c.extra_holidays.is_empty());
+    }
+
+    #[test]
+    fn extra_holidays_parse_and_refuse_bad_dates() {
+        let c = cfg(&[("VS_EXTRA_HOLIDAYS", "2027-01-04,2027-01-05")]).unwrap();
+        assert_eq!(c.extra_holidays.len(), 2);
+        let e = cfg(&[("VS_EXTRA_HOLIDAYS", "4 Jan")]).unwrap_err();
+        assert!(e.to_string().starts_with("VS_EXTRA_HOLIDAYS"));
     }
 
     #[test]

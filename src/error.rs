@@ -18,6 +18,10 @@ pub struct FieldError {
     #[serde(skip_serializing_if = "Option::is_none")]
     #[schema(minimum = 0, maximum = 100000)]
     pub index: Option<u32>,
+    /// For a CSV batch: the line of the file the row starts on (the header is line 1).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(minimum = 1, maximum = 10000000)]
+    pub line: Option<u64>,
     /// The field, as a JSON path below the body (`school.urn`).
     #[schema(max_length = 200)]
     pub field: String,
@@ -31,6 +35,22 @@ impl FieldError {
     pub fn new(field: impl Into<String>, reason: impl Into<String>) -> Self {
         Self {
             index: None,
+            line: None,
+            field: field.into(),
+            reason: reason.into(),
+        }
+    }
+
+    /// An error about one field of one row of a batch.
+    pub fn row(
+        index: usize,
+        line: Option<u64>,
+        field: impl Into<String>,
+        reason: impl Into<String>,
+    ) -> Self {
+        Self {
+            index: Some(index as u32),
+            line,
             field: field.into(),
             reason: reason.into(),
         }
@@ -103,6 +123,9 @@ pub enum ApiError {
         /// The limit in bytes.
         limit: usize,
     },
+    /// 413 with a particular explanation (a batch with too many rows).
+    #[error("{0}")]
+    TooLarge(String),
     /// 415: the body is not in a media type this endpoint reads.
     #[error("{0}")]
     UnsupportedMediaType(String),
@@ -133,9 +156,16 @@ impl ApiError {
 
     /// A 422 with one or more field errors.
     pub fn validation(errors: Vec<FieldError>) -> Self {
-        let detail = match errors.len() {
-            1 => "1 field is invalid".to_owned(),
-            n => format!("{n} fields are invalid"),
+        let rows = {
+            let mut r: Vec<u32> = errors.iter().filter_map(|e| e.index).collect();
+            r.dedup();
+            r.len()
+        };
+        let detail = match (errors.len(), rows) {
+            (1, _) => "1 field is invalid".to_owned(),
+            (n, 0) => format!("{n} fields are invalid"),
+            (n, 1) => format!("{n} fields in 1 row are invalid; nothing was stored"),
+            (n, r) => format!("{n} fields in {r} rows are invalid; nothing was stored"),
         };
         Self::Validation { detail, errors }
     }
@@ -152,7 +182,9 @@ impl ApiError {
             Self::MethodNotAllowed { .. } => ("method-not-allowed", "Method not allowed"),
             Self::Conflict(_) => ("conflict", "Conflict"),
             Self::PreconditionFailed(_) => ("precondition-failed", "Precondition failed"),
-            Self::PayloadTooLarge { .. } => ("payload-too-large", "Payload too large"),
+            Self::PayloadTooLarge { .. } | Self::TooLarge(_) => {
+                ("payload-too-large", "Payload too large")
+            }
             Self::UnsupportedMediaType(_) => ("unsupported-media-type", "Unsupported media type"),
             Self::Validation { .. } => ("validation", "Validation failed"),
             Self::PreconditionRequired(_) => ("precondition-required", "Precondition required"),
@@ -221,7 +253,7 @@ impl ResponseError for ApiError {
             Self::MethodNotAllowed { .. } => StatusCode::METHOD_NOT_ALLOWED,
             Self::Conflict(_) => StatusCode::CONFLICT,
             Self::PreconditionFailed(_) => StatusCode::PRECONDITION_FAILED,
-            Self::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
+            Self::PayloadTooLarge { .. } | Self::TooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             Self::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Self::Validation { .. } => StatusCode::UNPROCESSABLE_ENTITY,
             Self::PreconditionRequired(_) => StatusCode::PRECONDITION_REQUIRED,

@@ -94,6 +94,15 @@ impl Application {
         let audit = web::Data::new(audit);
         let cursors = web::Data::new(cursors);
         let routes = web::Data::new(routes);
+        let policy = web::Data::new(crate::services::policy::Policy {
+            calendar: crate::domain::calendar::WorkingDays::new(
+                config.extra_holidays.iter().copied(),
+            ),
+            initial_pep_working_days: config.initial_pep_working_days,
+        });
+        let batch_limits = web::Data::new(crate::routes::lac_batches::BatchLimits {
+            max_bytes: config.max_batch_bytes,
+        });
         let max_body = config.max_body_bytes;
         let workers = config.workers;
         // Each worker gets blocking threads for its share of the pool, so queries queue on the pool, not on threads.
@@ -109,6 +118,8 @@ impl Application {
                 .app_data(audit.clone())
                 .app_data(cursors.clone())
                 .app_data(routes.clone())
+                .app_data(policy.clone())
+                .app_data(batch_limits.clone())
                 .app_data(
                     web::JsonConfig::default()
                         .limit(max_body)

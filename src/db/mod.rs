@@ -14,7 +14,9 @@ macro_rules! on_backend {
 pub mod audit_repo;
 pub mod children_repo;
 mod connection;
+pub mod lac_repo;
 mod migrate;
+pub mod notifications_repo;
 pub mod schema;
 
 pub use connection::{DbConnection, MultiBackend};

@@ -49,3 +49,63 @@ diesel::table! {
         updated_at -> Timestamp,
     }
 }
+
+diesel::table! {
+    /// LCS weekly lists, one row per batch_ref.
+    lac_status_batches (id) {
+        id -> Text,
+        batch_ref -> Text,
+        period_ending -> Date,
+        content_hash -> Text,
+        submitted_by -> Text,
+        changes_count -> BigInt,
+        children_created -> BigInt,
+        children_updated -> BigInt,
+        notifications_count -> BigInt,
+        outcomes -> Text,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    /// Each child's LAC timeline.
+    lac_status_changes (id) {
+        id -> Text,
+        batch_id -> Text,
+        row_index -> BigInt,
+        child_id -> Text,
+        change_type -> Text,
+        effective_date -> Date,
+        reason_code -> Nullable<Text>,
+        legal_status -> Nullable<Text>,
+        placement_type -> Nullable<Text>,
+        out_of_authority -> Nullable<Bool>,
+        social_worker_id -> Nullable<Text>,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    /// Notifications to a person or a team.
+    notifications (id) {
+        id -> Text,
+        recipient_id -> Nullable<Text>,
+        recipient_team -> Nullable<Text>,
+        kind -> Text,
+        child_id -> Nullable<Text>,
+        summary -> Text,
+        created_at -> Timestamp,
+        acknowledged_at -> Nullable<Timestamp>,
+        acknowledged_by -> Nullable<Text>,
+    }
+}
+
+diesel::joinable!(lac_status_changes -> children (child_id));
+diesel::joinable!(lac_status_changes -> lac_status_batches (batch_id));
+diesel::allow_tables_to_appear_in_same_query!(
+    children,
+    lac_status_changes,
+    lac_status_batches,
+    notifications,
+    audit_events
+);

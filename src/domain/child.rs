@@ -182,6 +182,15 @@ pub fn check_identifier(raw: &str) -> Result<(), &'static str> {
     }
 }
 
+/// Checks a staff id (a person's token `sub`): 1–255 printable characters without spaces.
+pub fn check_staff_id(v: &str) -> Result<(), &'static str> {
+    if (1..=255).contains(&v.len()) && v.bytes().all(|b| b.is_ascii_graphic()) {
+        Ok(())
+    } else {
+        Err("must be 1 to 255 printable characters without spaces (the person's token sub)")
+    }
+}
+
 /// Checks a name: 1–100 characters, not blank, no control characters.
 pub fn check_name(raw: &str) -> Result<(), &'static str> {
     let n = raw.chars().count();

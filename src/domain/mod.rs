@@ -4,6 +4,7 @@
 pub mod calendar;
 pub mod child;
 pub mod codes;
+pub mod lac;
 pub mod upn;
 pub mod year_group;
 

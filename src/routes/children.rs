@@ -168,14 +168,6 @@ impl Check {
     }
 }
 
-fn check_staff_id(v: &str) -> Result<(), &'static str> {
-    if (1..=255).contains(&v.len()) && v.bytes().all(|b| b.is_ascii_graphic()) {
-        Ok(())
-    } else {
-        Err("must be 1 to 255 printable characters without spaces (the person's token sub)")
-    }
-}
-
 /// Turns a child as sent into a valid draft, or a 422 naming every bad field.
 pub fn to_draft(input: ChildInput, today: NaiveDate) -> Result<ChildDraft, ApiError> {
     let mut c = Check::default();
@@ -237,11 +229,17 @@ pub fn to_draft(input: ChildInput, today: NaiveDate) -> Result<ChildDraft, ApiEr
         Some(input.sen_status.unwrap_or_else(|| "none".into())),
         codes::SEN_STATUS,
     );
-    let vso_id: Option<String> = c.with("vso_id", input.vso_id, check_staff_id);
-    let social_worker_id: Option<String> =
-        c.with("social_worker_id", input.social_worker_id, check_staff_id);
-    let sen_caseworker_id: Option<String> =
-        c.with("sen_caseworker_id", input.sen_caseworker_id, check_staff_id);
+    let vso_id: Option<String> = c.with("vso_id", input.vso_id, rules::check_staff_id);
+    let social_worker_id: Option<String> = c.with(
+        "social_worker_id",
+        input.social_worker_id,
+        rules::check_staff_id,
+    );
+    let sen_caseworker_id: Option<String> = c.with(
+        "sen_caseworker_id",
+        input.sen_caseworker_id,
+        rules::check_staff_id,
+    );
     let next_pep_due_on = c.date("next_pep_due_on", input.next_pep_due_on.as_deref());
     if sen_caseworker_id.is_some() && sen_status.as_deref() != Some("ehcp") {
         c.fail(
@@ -586,7 +584,7 @@ impl ChildQuery {
             ("social_worker_id", &self.social_worker_id),
         ] {
             if let Some(v) = v {
-                check_staff_id(v).map_err(|r| bad(name, r))?;
+                rules::check_staff_id(v).map_err(|r| bad(name, r))?;
             }
         }
         let year_group = self
@@ -670,13 +668,14 @@ fn child_response(status: actix_web::http::StatusCode, record: &ChildRecord) -> 
 pub async fn create_child(
     user: AuthUser,
     pool: web::Data<Pool>,
+    policy: web::Data<crate::services::policy::Policy>,
     body: web::Json<ChildInput>,
 ) -> Result<HttpResponse, ApiError> {
     // Role first: a caller who may not create learns nothing about what would have been valid.
     user.require_any(children::WRITERS, "child.create", "child")
         .await?;
     let draft = to_draft(body.into_inner(), children::today())?;
-    let record = children::create(&pool, &user, draft).await?;
+    let record = children::create(&pool, &user, &policy, draft).await?;
     let location = format!("/api/v1/children/{}", record.row.id);
     let mut res = child_response(actix_web::http::StatusCode::CREATED, &record);
     res.headers_mut().insert(

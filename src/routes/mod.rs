@@ -4,6 +4,7 @@
 pub mod audit_events;
 pub mod children;
 pub mod fallback;
+pub mod lac_batches;
 pub mod me;
 pub mod operations;
 
@@ -20,6 +21,10 @@ pub fn configure(cfg: &mut ServiceConfig) {
                 .service(children::create_child)
                 .service(children::get_child)
                 .service(children::update_child)
+                .service(lac_batches::list_status_changes)
+                .service(lac_batches::list_batches)
+                .service(lac_batches::submit_batch)
+                .service(lac_batches::get_batch)
                 .service(audit_events::list_audit_events),
         );
 }

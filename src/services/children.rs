@@ -71,7 +71,7 @@ fn caseload(user: &AuthUser) -> Option<Caseload> {
     })
 }
 
-fn row_from_draft(
+pub(crate) fn row_from_draft(
     id: String,
     d: ChildDraft,
     version: i64,
@@ -110,7 +110,7 @@ fn row_from_draft(
 }
 
 /// Names of the API fields that differ between two rows (never their values).
-fn changed_fields(old: &ChildRow, new: &ChildRow) -> Vec<&'static str> {
+pub(crate) fn changed_fields(old: &ChildRow, new: &ChildRow) -> Vec<&'static str> {
     let mut out = Vec::new();
     macro_rules! cmp {
         ($($field:ident => $name:literal),+ $(,)?) => {
@@ -135,9 +135,16 @@ fn changed_fields(old: &ChildRow, new: &ChildRow) -> Vec<&'static str> {
 pub async fn create(
     pool: &Pool,
     user: &AuthUser,
-    draft: ChildDraft,
+    policy: &crate::services::policy::Policy,
+    mut draft: ChildDraft,
 ) -> Result<ChildRecord, ApiError> {
     user.require_any(WRITERS, "child.create", "child").await?;
+    // A looked-after child with no due date gets the initial PEP timescale from the start of care.
+    if draft.lac_status == LacStatus::LookedAfter && draft.next_pep_due_on.is_none() {
+        draft.next_pep_due_on = draft
+            .looked_after_since
+            .map(|since| policy.initial_pep_due(since));
+    }
     let id = uuid::Uuid::now_v7().to_string();
     let now = truncate_to_micros(Utc::now().naive_utc());
     let row = row_from_draft(id.clone(), draft, 1, now);

@@ -2,3 +2,6 @@
 
 pub mod audit;
 pub mod children;
+pub mod lac_batches;
+pub mod notifications;
+pub mod policy;

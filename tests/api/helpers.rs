@@ -97,6 +97,9 @@ pub fn test_config(dir: &std::path::Path, target: DatabaseTarget) -> Config {
         },
         cursor_secret: None,
         shutdown_timeout_secs: 1,
+        max_batch_bytes: virtual_school::config::DEFAULT_MAX_BATCH_BYTES,
+        extra_holidays: Vec::new(),
+        initial_pep_working_days: 10,
     }
 }
 

@@ -1,0 +1,3 @@
+DROP TABLE notifications;
+DROP TABLE lac_status_changes;
+DROP TABLE lac_status_batches;
