@@ -6,6 +6,7 @@ pub mod children;
 pub mod fallback;
 pub mod lac_batches;
 pub mod me;
+pub mod notifications;
 pub mod operations;
 
 use utoipa_actix_web::service_config::ServiceConfig;
@@ -25,6 +26,8 @@ pub fn configure(cfg: &mut ServiceConfig) {
                 .service(lac_batches::list_batches)
                 .service(lac_batches::submit_batch)
                 .service(lac_batches::get_batch)
+                .service(notifications::list_notifications)
+                .service(notifications::acknowledge_notification)
                 .service(audit_events::list_audit_events),
         );
 }
