@@ -19,14 +19,11 @@ impl DatabaseTarget {
             Some(u) if u.starts_with("postgres://") || u.starts_with("postgresql://") => {
                 Ok(Self::Postgres(u.to_owned()))
             }
-            Some(u) if u.starts_with("sqlite://") => {
-                Ok(Self::Sqlite(PathBuf::from(&u["sqlite://".len()..])))
-            }
+            Some(u) if u.starts_with("sqlite://") => Ok(Self::Sqlite(PathBuf::from(&u["sqlite://".len()..]))),
             Some(u) if !u.contains("://") => Ok(Self::Sqlite(PathBuf::from(u))),
             Some(_) => Err(ConfigError::Invalid {
                 name: "DATABASE_URL",
-                reason: "expected postgres://…, postgresql://…, sqlite://PATH or a file path"
-                    .into(),
+                reason: "expected postgres://…, postgresql://…, sqlite://PATH or a file path".into(),
             }),
         }
     }
@@ -122,64 +119,33 @@ impl Config {
         let secret = non_empty("VS_JWT_SECRET");
         if let Some(s) = &secret {
             if s.len() < 32 {
-                return Err(ConfigError::Invalid {
-                    name: "VS_JWT_SECRET",
-                    reason: "must be at least 32 bytes".into(),
-                });
+                return Err(ConfigError::Invalid { name: "VS_JWT_SECRET", reason: "must be at least 32 bytes".into() });
             }
         }
         let cursor_secret = non_empty("VS_CURSOR_SECRET");
         if cursor_secret.as_ref().is_some_and(|s| s.len() < 32) {
-            return Err(ConfigError::Invalid {
-                name: "VS_CURSOR_SECRET",
-                reason: "must be at least 32 bytes".into(),
-            });
+            return Err(ConfigError::Invalid { name: "VS_CURSOR_SECRET", reason: "must be at least 32 bytes".into() });
         }
         Ok(Self {
             bind: non_empty("VS_BIND").unwrap_or_else(|| DEFAULT_BIND.into()),
             database,
             pool_size: parse_num(&non_empty, "VS_DB_POOL_SIZE", default_pool, 1, 512)?,
             workers: parse_num(&non_empty, "VS_WORKERS", cores, 1, 256)?,
-            max_body_bytes: parse_num(
-                &non_empty,
-                "VS_MAX_BODY_BYTES",
-                DEFAULT_MAX_BODY_BYTES,
-                1024,
-                1 << 30,
-            )?,
+            max_body_bytes: parse_num(&non_empty, "VS_MAX_BODY_BYTES", DEFAULT_MAX_BODY_BYTES, 1024, 1 << 30)?,
             jwt: JwtConfig {
                 secret,
                 public_keys: non_empty("VS_JWT_PUBLIC_KEYS").map(PathBuf::from),
                 issuer: non_empty("VS_JWT_ISSUER").unwrap_or_else(|| "virtual-school".into()),
-                audience: non_empty("VS_JWT_AUDIENCE")
-                    .unwrap_or_else(|| "virtual-school-api".into()),
+                audience: non_empty("VS_JWT_AUDIENCE").unwrap_or_else(|| "virtual-school-api".into()),
             },
             cursor_secret,
-            max_batch_bytes: parse_num(
-                &non_empty,
-                "VS_MAX_BATCH_BYTES",
-                DEFAULT_MAX_BATCH_BYTES,
-                1024,
-                1 << 30,
-            )?,
+            max_batch_bytes: parse_num(&non_empty, "VS_MAX_BATCH_BYTES", DEFAULT_MAX_BATCH_BYTES, 1024, 1 << 30)?,
             extra_holidays: match non_empty("VS_EXTRA_HOLIDAYS") {
                 None => Vec::new(),
-                Some(raw) => {
-                    crate::domain::calendar::WorkingDays::parse_extra(&raw).map_err(|reason| {
-                        ConfigError::Invalid {
-                            name: "VS_EXTRA_HOLIDAYS",
-                            reason,
-                        }
-                    })?
-                }
+                Some(raw) => crate::domain::calendar::WorkingDays::parse_extra(&raw)
+                    .map_err(|reason| ConfigError::Invalid { name: "VS_EXTRA_HOLIDAYS", reason })?,
             },
-            initial_pep_working_days: parse_num(
-                &non_empty,
-                "VS_INITIAL_PEP_WORKING_DAYS",
-                10,
-                1,
-                60,
-            )?,
+            initial_pep_working_days: parse_num(&non_empty, "VS_INITIAL_PEP_WORKING_DAYS", 10, 1, 60)?,
             shutdown_timeout_secs: parse_num(&non_empty, "VS_SHUTDOWN_TIMEOUT_SECS", 30, 0, 3600)?,
             data_dir,
         })
@@ -201,10 +167,7 @@ where
     };
     match raw.trim().parse::<T>() {
         Ok(v) if v >= min && v <= max => Ok(v),
-        _ => Err(ConfigError::Invalid {
-            name,
-            reason: format!("expected a whole number from {min} to {max}"),
-        }),
+        _ => Err(ConfigError::Invalid { name, reason: format!("expected a whole number from {min} to {max}") }),
     }
 }
 
@@ -214,10 +177,7 @@ mod tests {
     use std::collections::HashMap;
 
     fn cfg(pairs: &[(&str, &str)]) -> Result<Config, ConfigError> {
-        let map: HashMap<String, String> = pairs
-            .iter()
-            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
-            .collect();
+        let map: HashMap<String, String> = pairs.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect();
         Config::from_lookup(|k| map.get(k).cloned())
     }
 
@@ -225,10 +185,7 @@ mod tests {
     fn defaults_are_sqlite_in_data_and_loopback() {
         let c = cfg(&[]).unwrap();
         assert_eq!(c.bind, "127.0.0.1:8080");
-        assert_eq!(
-            c.database,
-            DatabaseTarget::Sqlite(PathBuf::from("./data/virtual-school.db"))
-        );
+        assert_eq!(c.database, DatabaseTarget::Sqlite(PathBuf::from("./data/virtual-school.db")));
         assert_eq!(c.max_body_bytes, 1_048_576);
         assert_eq!(c.jwt.issuer, "virtual-school");
         assert_eq!(c.jwt.audience, "virtual-school-api");
@@ -248,10 +205,7 @@ mod tests {
     #[test]
     fn postgres_url_selects_postgres() {
         let c = cfg(&[("DATABASE_URL", "postgres://u@h/db")]).unwrap();
-        assert_eq!(
-            c.database,
-            DatabaseTarget::Postgres("postgres://u@h/db".into())
-        );
+        assert_eq!(c.database, DatabaseTarget::Postgres("postgres://u@h/db".into()));
         assert_eq!(c.pool_size, 16);
     }
 

@@ -33,27 +33,12 @@ pub struct FieldError {
 impl FieldError {
     /// An error about one field of a single resource.
     pub fn new(field: impl Into<String>, reason: impl Into<String>) -> Self {
-        Self {
-            index: None,
-            line: None,
-            field: field.into(),
-            reason: reason.into(),
-        }
+        Self { index: None, line: None, field: field.into(), reason: reason.into() }
     }
 
     /// An error about one field of one row of a batch.
-    pub fn row(
-        index: usize,
-        line: Option<u64>,
-        field: impl Into<String>,
-        reason: impl Into<String>,
-    ) -> Self {
-        Self {
-            index: Some(index as u32),
-            line,
-            field: field.into(),
-            reason: reason.into(),
-        }
+    pub fn row(index: usize, line: Option<u64>, field: impl Into<String>, reason: impl Into<String>) -> Self {
+        Self { index: Some(index as u32), line, field: field.into(), reason: reason.into() }
     }
 }
 
@@ -61,10 +46,7 @@ impl FieldError {
 #[derive(Debug, Clone, Serialize, serde::Deserialize, ToSchema)]
 pub struct Problem {
     /// A URI naming the kind of problem.
-    #[schema(
-        max_length = 200,
-        example = "https://virtual-school.example/problems/validation"
-    )]
+    #[schema(max_length = 200, example = "https://virtual-school.example/problems/validation")]
     #[serde(rename = "type")]
     pub problem_type: String,
     /// A short summary of the kind of problem.
@@ -174,17 +156,13 @@ impl ApiError {
     fn kind(&self) -> (&'static str, &'static str) {
         match self {
             Self::BadRequest(_) => ("bad-request", "Bad request"),
-            Self::Unauthorized(_) | Self::Unauthenticated(_) => {
-                ("unauthorized", "Authentication required")
-            }
+            Self::Unauthorized(_) | Self::Unauthenticated(_) => ("unauthorized", "Authentication required"),
             Self::Forbidden(_) => ("forbidden", "Forbidden"),
             Self::NotFound(_) => ("not-found", "Not found"),
             Self::MethodNotAllowed { .. } => ("method-not-allowed", "Method not allowed"),
             Self::Conflict(_) => ("conflict", "Conflict"),
             Self::PreconditionFailed(_) => ("precondition-failed", "Precondition failed"),
-            Self::PayloadTooLarge { .. } | Self::TooLarge(_) => {
-                ("payload-too-large", "Payload too large")
-            }
+            Self::PayloadTooLarge { .. } | Self::TooLarge(_) => ("payload-too-large", "Payload too large"),
             Self::UnsupportedMediaType(_) => ("unsupported-media-type", "Unsupported media type"),
             Self::Validation { .. } => ("validation", "Validation failed"),
             Self::PreconditionRequired(_) => ("precondition-required", "Precondition required"),
@@ -198,9 +176,7 @@ impl ApiError {
         let (slug, title) = self.kind();
         let detail = match self {
             // Causes of faults and outages stay in the log.
-            Self::Internal(_) => {
-                "an unexpected error occurred; quote the instance when reporting it".to_owned()
-            }
+            Self::Internal(_) => "an unexpected error occurred; quote the instance when reporting it".to_owned(),
             Self::Unavailable(_) => "the database is not reachable; try again shortly".to_owned(),
             other => other.to_string(),
         };
@@ -301,12 +277,12 @@ pub fn json_error(err: actix_web::error::JsonPayloadError, limit: usize) -> ApiE
     use actix_web::error::JsonPayloadError as E;
     match err {
         E::OverflowKnownLength { .. } | E::Overflow { .. } => ApiError::PayloadTooLarge { limit },
-        E::ContentType => ApiError::UnsupportedMediaType(
-            "the body must be JSON, sent with Content-Type: application/json".into(),
-        ),
-        E::Deserialize(e) if e.is_data() => ApiError::BadRequest(format!(
-            "the JSON body does not match the expected shape: {e}"
-        )),
+        E::ContentType => {
+            ApiError::UnsupportedMediaType("the body must be JSON, sent with Content-Type: application/json".into())
+        }
+        E::Deserialize(e) if e.is_data() => {
+            ApiError::BadRequest(format!("the JSON body does not match the expected shape: {e}"))
+        }
         E::Deserialize(e) => ApiError::BadRequest(format!("the body is not valid JSON: {e}")),
         E::Serialize(e) => ApiError::internal(e),
         E::Payload(actix_web::error::PayloadError::Overflow) => ApiError::PayloadTooLarge { limit },

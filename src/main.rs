@@ -7,11 +7,7 @@ use virtual_school::config::Config;
 use virtual_school::startup::{prepare_database, Application};
 
 #[derive(Parser)]
-#[command(
-    name = "virtual-school",
-    version,
-    about = "The Virtual School roll for looked-after children"
-)]
+#[command(name = "virtual-school", version, about = "The Virtual School roll for looked-after children")]
 struct Cli {
     #[command(subcommand)]
     command: Option<Command>,
@@ -53,26 +49,18 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    let result = match cli.command.unwrap_or(Command::Serve {
-        bind: config.bind.clone(),
-    }) {
+    let result = match cli.command.unwrap_or(Command::Serve { bind: config.bind.clone() }) {
         Command::Serve { bind } => {
             config.bind = bind;
             serve(config)
         }
-        Command::Migrate => prepare_database(&config)
-            .map(|(_, n)| log::info!("{n} migrations applied"))
-            .map_err(|e| e.to_string()),
-        Command::Openapi => {
-            virtual_school::openapi::to_pretty_json(&virtual_school::openapi::document())
-                .map(|s| print!("{s}"))
-                .map_err(|e| e.to_string())
+        Command::Migrate => {
+            prepare_database(&config).map(|(_, n)| log::info!("{n} migrations applied")).map_err(|e| e.to_string())
         }
-        Command::Token {
-            sub,
-            roles,
-            ttl_minutes,
-        } => token(&config, &sub, &roles, ttl_minutes),
+        Command::Openapi => virtual_school::openapi::to_pretty_json(&virtual_school::openapi::document())
+            .map(|s| print!("{s}"))
+            .map_err(|e| e.to_string()),
+        Command::Token { sub, roles, ttl_minutes } => token(&config, &sub, &roles, ttl_minutes),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -87,11 +75,8 @@ fn token(config: &Config, sub: &str, roles: &[String], ttl_minutes: u64) -> Resu
     for r in roles.iter().filter(|r| Role::parse(r).is_none()) {
         eprintln!("warning: '{r}' is not a role this service knows; it will be ignored");
     }
-    let auth =
-        Authenticator::from_config(&config.jwt, &config.data_dir).map_err(|e| e.to_string())?;
-    let token = auth
-        .mint(sub, roles, ttl_minutes)
-        .map_err(|e| e.to_string())?;
+    let auth = Authenticator::from_config(&config.jwt, &config.data_dir).map_err(|e| e.to_string())?;
+    let token = auth.mint(sub, roles, ttl_minutes).map_err(|e| e.to_string())?;
     println!("{token}");
     Ok(())
 }
@@ -99,13 +84,8 @@ fn token(config: &Config, sub: &str, roles: &[String], ttl_minutes: u64) -> Resu
 fn serve(config: Config) -> Result<(), String> {
     actix_web::rt::System::new().block_on(async move {
         let bind = config.bind.clone();
-        let app = Application::build(config)
-            .await
-            .map_err(|e| e.to_string())?;
-        log::info!(
-            "serving on {bind} (port {}); Swagger UI at /swagger-ui/",
-            app.port()
-        );
+        let app = Application::build(config).await.map_err(|e| e.to_string())?;
+        log::info!("serving on {bind} (port {}); Swagger UI at /swagger-ui/", app.port());
         app.run_until_stopped().await.map_err(|e| e.to_string())
     })
 }

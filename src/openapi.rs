@@ -36,10 +36,7 @@ struct ApiDoc;
 
 /// The document the service serves and `virtual-school openapi` prints.
 pub fn document() -> Document {
-    let (_, paths) = actix_web::App::new()
-        .into_utoipa_app()
-        .configure(crate::routes::configure)
-        .split_for_parts();
+    let (_, paths) = actix_web::App::new().into_utoipa_app().configure(crate::routes::configure).split_for_parts();
     let mut doc = ApiDoc::openapi();
     doc.info.version = env!("CARGO_PKG_VERSION").to_owned();
     doc.merge(paths);
@@ -63,15 +60,8 @@ fn secure_api_operations(doc: &mut Document) {
     );
     for (path, item) in doc.paths.paths.iter_mut() {
         let api = path.starts_with("/api/v1");
-        for op in [
-            &mut item.get,
-            &mut item.post,
-            &mut item.put,
-            &mut item.patch,
-            &mut item.delete,
-        ]
-        .into_iter()
-        .flatten()
+        for op in
+            [&mut item.get, &mut item.post, &mut item.put, &mut item.patch, &mut item.delete].into_iter().flatten()
         {
             if api {
                 op.security = Some(vec![SecurityRequirement::new::<_, _, &str>(BEARER, [])]);
@@ -81,11 +71,38 @@ fn secure_api_operations(doc: &mut Document) {
                 }
                 add_problem(op, "503", "The database is not reachable");
             }
-            add_problem(
-                op,
-                "500",
-                "An unexpected error; quote `instance` when reporting it",
-            );
+            add_problem(op, "500", "An unexpected error; quote `instance` when reporting it");
+            bound_headers_and_text_bodies(op);
+        }
+    }
+}
+
+/// Response headers (`ETag`, `Location`) and raw text bodies (CSV) are strings the derive macros cannot bound;
+/// bound them here so every string in the document has a limit.
+fn bound_headers_and_text_bodies(op: &mut Operation) {
+    use utoipa::openapi::schema::Schema;
+    use utoipa::openapi::RefOr;
+    fn bound(schema: &mut RefOr<Schema>, max: usize) {
+        if let RefOr::T(Schema::Object(obj)) = schema {
+            if obj.max_length.is_none() && obj.enum_values.is_none() && obj.pattern.is_none() {
+                obj.max_length = Some(max);
+            }
+        }
+    }
+    for response in op.responses.responses.values_mut() {
+        if let RefOr::T(r) = response {
+            for header in r.headers.values_mut() {
+                bound(&mut header.schema, 512);
+            }
+        }
+    }
+    if let Some(body) = op.request_body.as_mut() {
+        for (media, content) in body.content.iter_mut() {
+            if media.starts_with("text/") {
+                if let Some(schema) = content.schema.as_mut() {
+                    bound(schema, crate::config::DEFAULT_MAX_BATCH_BYTES);
+                }
+            }
         }
     }
 }
@@ -96,14 +113,9 @@ fn add_problem(op: &mut Operation, status: &str, description: &str) {
     }
     let response = ResponseBuilder::new()
         .description(description)
-        .content(
-            PROBLEM_JSON,
-            Content::new(Some(Ref::from_schema_name("Problem"))),
-        )
+        .content(PROBLEM_JSON, Content::new(Some(Ref::from_schema_name("Problem"))))
         .build();
-    op.responses
-        .responses
-        .insert(status.to_owned(), response.into());
+    op.responses.responses.insert(status.to_owned(), response.into());
 }
 
 /// The document as committed in `openapi/openapi.json`: pretty JSON with a final newline.

@@ -24,9 +24,7 @@ pub fn limit(requested: Option<i64>) -> Result<i64, ApiError> {
     match requested {
         None => Ok(DEFAULT_LIMIT),
         Some(n) if (1..=MAX_LIMIT).contains(&n) => Ok(n),
-        Some(_) => Err(ApiError::BadRequest(format!(
-            "limit must be from 1 to {MAX_LIMIT}"
-        ))),
+        Some(_) => Err(ApiError::BadRequest(format!("limit must be from 1 to {MAX_LIMIT}"))),
     }
 }
 
@@ -64,11 +62,7 @@ impl Cursors {
         let filters = serde_json::to_vec(filters).map_err(ApiError::internal)?;
         let position = serde_json::to_vec(position).map_err(ApiError::internal)?;
         let mac = self.mac(list, &filters, &position);
-        Ok(format!(
-            "{}.{}",
-            URL_SAFE_NO_PAD.encode(&position),
-            URL_SAFE_NO_PAD.encode(mac)
-        ))
+        Ok(format!("{}.{}", URL_SAFE_NO_PAD.encode(&position), URL_SAFE_NO_PAD.encode(mac)))
     }
 
     /// The position in `cursor`, if it was issued for `list` under the same `filters`.
@@ -80,8 +74,7 @@ impl Cursors {
     ) -> Result<P, ApiError> {
         let bad = || {
             ApiError::BadRequest(
-                "the cursor is not valid for this list and these filters; start again without it"
-                    .into(),
+                "the cursor is not valid for this list and these filters; start again without it".into(),
             )
         };
         if cursor.len() > MAX_CURSOR_LEN {
@@ -93,13 +86,7 @@ impl Cursors {
         let filters = serde_json::to_vec(filters).map_err(ApiError::internal)?;
         let expected = self.mac(list, &filters, &position);
         // Compared in constant time, so timing does not reveal how much of a forged tag was right.
-        if expected.len() != mac.len()
-            || expected
-                .iter()
-                .zip(&mac)
-                .fold(0u8, |acc, (a, b)| acc | (a ^ b))
-                != 0
-        {
+        if expected.len() != mac.len() || expected.iter().zip(&mac).fold(0u8, |acc, (a, b)| acc | (a ^ b)) != 0 {
             return Err(bad());
         }
         serde_json::from_slice(&position).map_err(|_| bad())
@@ -125,22 +112,10 @@ mod tests {
         let back: String = c.decode("audit", &("child-1",), &cur).unwrap();
         assert_eq!(back, "pos-9");
         assert!(c.decode::<_, String>("audit", &("child-2",), &cur).is_err());
-        assert!(c
-            .decode::<_, String>("children", &("child-1",), &cur)
-            .is_err());
-        let forged = format!(
-            "{}{}",
-            URL_SAFE_NO_PAD.encode(b"\"pos-1\""),
-            &cur[cur.find('.').unwrap()..]
-        );
-        assert!(c
-            .decode::<_, String>("audit", &("child-1",), &forged)
-            .is_err());
-        assert!(Cursors::new(b"other")
-            .decode::<_, String>("audit", &("child-1",), &cur)
-            .is_err());
-        assert!(c
-            .decode::<_, String>("audit", &("child-1",), "garbage")
-            .is_err());
+        assert!(c.decode::<_, String>("children", &("child-1",), &cur).is_err());
+        let forged = format!("{}{}", URL_SAFE_NO_PAD.encode(b"\"pos-1\""), &cur[cur.find('.').unwrap()..]);
+        assert!(c.decode::<_, String>("audit", &("child-1",), &forged).is_err());
+        assert!(Cursors::new(b"other").decode::<_, String>("audit", &("child-1",), &cur).is_err());
+        assert!(c.decode::<_, String>("audit", &("child-1",), "garbage").is_err());
     }
 }

@@ -20,9 +20,7 @@ pub struct RequestId(pub String);
 impl RequestId {
     /// The id of `req`, or `-` outside the middleware (which never happens in the running service).
     pub fn of(req: &HttpRequest) -> String {
-        req.extensions()
-            .get::<RequestId>()
-            .map_or_else(|| "-".to_owned(), |r| r.0.clone())
+        req.extensions().get::<RequestId>().map_or_else(|| "-".to_owned(), |r| r.0.clone())
     }
 
     /// The client's id when it is a sane token (1–64 of `[A-Za-z0-9._-]`), else a new UUID v7.
@@ -35,9 +33,7 @@ impl RequestId {
 }
 
 fn is_sane(v: &str) -> bool {
-    (1..=64).contains(&v.len())
-        && v.bytes()
-            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'))
+    (1..=64).contains(&v.len()) && v.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'))
 }
 
 /// The middleware. Wrapped outermost, so it sees every response, including the fallback's and actix's own.
@@ -65,19 +61,13 @@ pub async fn request_context(
     if let Ok(v) = HeaderValue::from_str(&request_id) {
         headers.insert(REQUEST_ID_HEADER, v);
     }
-    headers.insert(
-        header::X_CONTENT_TYPE_OPTIONS,
-        HeaderValue::from_static("nosniff"),
-    );
+    headers.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
     if is_api {
         headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     }
 
     // Path templates only: raw paths and query strings may carry identifiers or names.
-    let template = res
-        .request()
-        .match_pattern()
-        .unwrap_or_else(|| "<unmatched>".into());
+    let template = res.request().match_pattern().unwrap_or_else(|| "<unmatched>".into());
     log::info!(
         target: "access",
         "{method} {template} {status} {ms:.1}ms request_id={request_id}",
@@ -95,10 +85,7 @@ fn problem_response(res: ServiceResponse<BoxBody>, request_id: &str) -> ServiceR
     let response = match err.as_error::<ApiError>() {
         Some(api) => {
             if let ApiError::Internal(cause) | ApiError::Unavailable(cause) = api {
-                log::error!(
-                    "request_id={request_id} status={} cause: {cause}",
-                    api.status_code_u16()
-                );
+                log::error!("request_id={request_id} status={} cause: {cause}", api.status_code_u16());
             }
             api.to_response(request_id)
         }
@@ -112,10 +99,7 @@ fn problem_response(res: ServiceResponse<BoxBody>, request_id: &str) -> ServiceR
 fn render_foreign_error(err: &actix_web::Error, request_id: &str) -> HttpResponse {
     let status = err.as_response_error().status_code();
     if status.is_server_error() {
-        log::error!(
-            "request_id={request_id} status={} cause: {err}",
-            status.as_u16()
-        );
+        log::error!("request_id={request_id} status={} cause: {err}", status.as_u16());
     }
     let detail = if status.is_server_error() {
         "an unexpected error occurred; quote the instance when reporting it".to_owned()

@@ -40,13 +40,9 @@ pub enum StartupError {
 
 /// Opens the pool and applies migrations (blocking; call from a blocking context or before the runtime is busy).
 pub fn prepare_database(config: &Config) -> Result<(Pool, usize), StartupError> {
-    let pool = db::build_pool(&config.database, config.pool_size)
-        .map_err(|e| StartupError::Database(e.to_string()))?;
-    let mut conn = pool
-        .get()
-        .map_err(|e| StartupError::Database(e.to_string()))?;
-    let applied =
-        db::run_migrations(&mut conn).map_err(|e| StartupError::Migrations(e.to_string()))?;
+    let pool = db::build_pool(&config.database, config.pool_size).map_err(|e| StartupError::Database(e.to_string()))?;
+    let mut conn = pool.get().map_err(|e| StartupError::Database(e.to_string()))?;
+    let applied = db::run_migrations(&mut conn).map_err(|e| StartupError::Migrations(e.to_string()))?;
     Ok((pool, applied))
 }
 
@@ -60,33 +56,19 @@ impl Application {
     /// Connects, migrates, loads keys and binds. Must run inside an actix system (`#[actix_web::main]`).
     pub async fn build(config: Config) -> Result<Self, StartupError> {
         let cfg = config.clone();
-        let (pool, applied) = web::block(move || prepare_database(&cfg))
-            .await
-            .map_err(|e| StartupError::Database(e.to_string()))??;
-        log::info!(
-            "database ready ({}), {applied} migrations applied",
-            config.database.describe()
-        );
+        let (pool, applied) =
+            web::block(move || prepare_database(&cfg)).await.map_err(|e| StartupError::Database(e.to_string()))??;
+        log::info!("database ready ({}), {applied} migrations applied", config.database.describe());
 
         let auth = Authenticator::from_config(&config.jwt, &config.data_dir)?;
-        let cursors = Cursors::new(
-            config
-                .cursor_secret
-                .as_deref()
-                .map_or(auth.derived_secret(), str::as_bytes),
-        );
+        let cursors = Cursors::new(config.cursor_secret.as_deref().map_or(auth.derived_secret(), str::as_bytes));
         let audit = AuditLog::start(pool.clone());
         let spec = crate::openapi::document();
         let routes = RouteTable::from_spec(&spec);
 
-        let listener = TcpListener::bind(&config.bind).map_err(|source| StartupError::Bind {
-            addr: config.bind.clone(),
-            source,
-        })?;
-        let port = listener.local_addr().map_err(|source| StartupError::Bind {
-            addr: config.bind.clone(),
-            source,
-        })?;
+        let listener = TcpListener::bind(&config.bind)
+            .map_err(|source| StartupError::Bind { addr: config.bind.clone(), source })?;
+        let port = listener.local_addr().map_err(|source| StartupError::Bind { addr: config.bind.clone(), source })?;
         let port = port.port();
 
         let auth = web::Data::from(Arc::new(auth));
@@ -95,24 +77,18 @@ impl Application {
         let cursors = web::Data::new(cursors);
         let routes = web::Data::new(routes);
         let policy = web::Data::new(crate::services::policy::Policy {
-            calendar: crate::domain::calendar::WorkingDays::new(
-                config.extra_holidays.iter().copied(),
-            ),
+            calendar: crate::domain::calendar::WorkingDays::new(config.extra_holidays.iter().copied()),
             initial_pep_working_days: config.initial_pep_working_days,
         });
-        let batch_limits = web::Data::new(crate::routes::lac_batches::BatchLimits {
-            max_bytes: config.max_batch_bytes,
-        });
+        let batch_limits =
+            web::Data::new(crate::routes::lac_batches::BatchLimits { max_bytes: config.max_batch_bytes });
         let max_body = config.max_body_bytes;
         let workers = config.workers;
         // Each worker gets blocking threads for its share of the pool, so queries queue on the pool, not on threads.
         let blocking = (config.pool_size as usize).div_ceil(workers).max(2) + 1;
 
         let server = HttpServer::new(move || {
-            let (app, _) = App::new()
-                .into_utoipa_app()
-                .configure(crate::routes::configure)
-                .split_for_parts();
+            let (app, _) = App::new().into_utoipa_app().configure(crate::routes::configure).split_for_parts();
             app.app_data(auth.clone())
                 .app_data(pool.clone())
                 .app_data(audit.clone())
@@ -127,13 +103,8 @@ impl Application {
                 )
                 .app_data(web::PayloadConfig::new(max_body))
                 .app_data(web::PathConfig::default().error_handler(|err, _| path_error(err).into()))
-                .app_data(
-                    web::QueryConfig::default().error_handler(|err, _| query_error(err).into()),
-                )
-                .service(
-                    SwaggerUi::new("/swagger-ui/{_:.*}")
-                        .url("/api-docs/openapi.json", spec.clone()),
-                )
+                .app_data(web::QueryConfig::default().error_handler(|err, _| query_error(err).into()))
+                .service(SwaggerUi::new("/swagger-ui/{_:.*}").url("/api-docs/openapi.json", spec.clone()))
                 .default_service(web::to(fallback))
                 .wrap(from_fn(request_context))
         })
@@ -141,10 +112,7 @@ impl Application {
         .worker_max_blocking_threads(blocking)
         .shutdown_timeout(config.shutdown_timeout_secs)
         .listen(listener)
-        .map_err(|source| StartupError::Bind {
-            addr: config.bind.clone(),
-            source,
-        })?
+        .map_err(|source| StartupError::Bind { addr: config.bind.clone(), source })?
         .run();
         Ok(Self { server, port })
     }

@@ -46,20 +46,12 @@ impl Caller {
         }
         roles.sort();
         roles.dedup();
-        Ok(Self {
-            sub: claims.sub,
-            roles,
-            unrecognised_roles,
-            request_id,
-        })
+        Ok(Self { sub: claims.sub, roles, unrecognised_roles, request_id })
     }
 }
 
 fn bearer(req: &HttpRequest) -> Result<&str, AuthError> {
-    let value = req
-        .headers()
-        .get(header::AUTHORIZATION)
-        .ok_or(AuthError::Missing)?;
+    let value = req.headers().get(header::AUTHORIZATION).ok_or(AuthError::Missing)?;
     let value = value.to_str().map_err(|_| AuthError::Malformed)?;
     let (scheme, token) = value.trim().split_once(' ').ok_or(AuthError::Malformed)?;
     if !scheme.eq_ignore_ascii_case("bearer") {
@@ -92,10 +84,7 @@ pub struct AuthUser {
 
 impl std::fmt::Debug for AuthUser {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("AuthUser")
-            .field("sub", &self.sub)
-            .field("roles", &self.roles)
-            .finish()
+        f.debug_struct("AuthUser").field("sub", &self.sub).field("roles", &self.roles).finish()
     }
 }
 
@@ -112,14 +101,7 @@ impl AuthUser {
 
     /// An audit event by this caller, to be completed with resource and child ids.
     pub fn event(&self, action: &str, resource_type: &str, outcome: Outcome) -> NewAuditEvent {
-        NewAuditEvent::new(
-            &self.sub,
-            &self.roles,
-            action,
-            resource_type,
-            outcome,
-            &self.request_id,
-        )
+        NewAuditEvent::new(&self.sub, &self.roles, action, resource_type, outcome, &self.request_id)
     }
 
     /// The audit log, for handlers that record reads.
@@ -129,25 +111,14 @@ impl AuthUser {
 
     /// Admits the caller if they hold one of `allowed`; otherwise records a denied `action` on `resource_type` and
     /// answers 403.
-    pub async fn require_any(
-        &self,
-        allowed: &[Role],
-        action: &str,
-        resource_type: &str,
-    ) -> Result<(), ApiError> {
+    pub async fn require_any(&self, allowed: &[Role], action: &str, resource_type: &str) -> Result<(), ApiError> {
         if self.has_any(allowed) {
             return Ok(());
         }
-        self.audit
-            .record(vec![self.event(action, resource_type, Outcome::Denied)])
-            .await?;
+        self.audit.record(vec![self.event(action, resource_type, Outcome::Denied)]).await?;
         Err(ApiError::Forbidden(format!(
             "this needs one of the roles: {}",
-            allowed
-                .iter()
-                .map(|r| r.as_str())
-                .collect::<Vec<_>>()
-                .join(", ")
+            allowed.iter().map(|r| r.as_str()).collect::<Vec<_>>().join(", ")
         )))
     }
 }
@@ -158,9 +129,7 @@ impl FromRequest for AuthUser {
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
         let caller = Caller::from_request(req);
-        let audit = req
-            .app_data::<web::Data<AuditLog>>()
-            .map(|a| a.get_ref().clone());
+        let audit = req.app_data::<web::Data<AuditLog>>().map(|a| a.get_ref().clone());
         let template = req.match_pattern().unwrap_or_else(|| "-".into());
         let method = req.method().to_string();
         Box::pin(async move {
@@ -176,16 +145,9 @@ impl FromRequest for AuthUser {
                     &caller.request_id,
                 );
                 audit.record(vec![event]).await?;
-                return Err(ApiError::Forbidden(
-                    "the token carries no role this service recognises".into(),
-                ));
+                return Err(ApiError::Forbidden("the token carries no role this service recognises".into()));
             }
-            Ok(AuthUser {
-                sub: caller.sub,
-                roles: caller.roles,
-                request_id: caller.request_id,
-                audit,
-            })
+            Ok(AuthUser { sub: caller.sub, roles: caller.roles, request_id: caller.request_id, audit })
         })
     }
 }

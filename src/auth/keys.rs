@@ -101,10 +101,7 @@ impl Claims {
     /// The role names in the `roles` claim that are strings; anything else in it is ignored.
     pub fn role_names(&self) -> Vec<String> {
         match &self.roles {
-            serde_json::Value::Array(items) => items
-                .iter()
-                .filter_map(|v| v.as_str().map(str::to_owned))
-                .collect(),
+            serde_json::Value::Array(items) => items.iter().filter_map(|v| v.as_str().map(str::to_owned)).collect(),
             serde_json::Value::String(one) => vec![one.clone()],
             _ => Vec::new(),
         }
@@ -118,10 +115,7 @@ struct PublicKey {
 }
 
 enum Keys {
-    Shared {
-        decoding: DecodingKey,
-        encoding: EncodingKey,
-    },
+    Shared { decoding: DecodingKey, encoding: EncodingKey },
     Public(Vec<PublicKey>),
 }
 
@@ -236,12 +230,7 @@ fn map_error(e: jsonwebtoken::errors::Error) -> AuthError {
         K::InvalidAlgorithm | K::InvalidAlgorithmName | K::MissingAlgorithm => AuthError::Algorithm,
         // A claim of the wrong type (a string `exp`, a missing `sub` field) fails JSON decoding.
         K::Json(e) if e.to_string().contains("missing field") => {
-            let field = e
-                .to_string()
-                .split('`')
-                .nth(1)
-                .unwrap_or("claim")
-                .to_owned();
+            let field = e.to_string().split('`').nth(1).unwrap_or("claim").to_owned();
             AuthError::MissingClaim(field)
         }
         _ => AuthError::Malformed,
@@ -264,10 +253,7 @@ fn load_or_create_secret(data_dir: &Path, public_keys: bool) -> Result<Vec<u8>, 
     use base64::Engine;
     use rand::RngCore;
     let path = data_dir.join(SECRET_FILE);
-    let io = |source| KeyError::Io {
-        path: path.display().to_string(),
-        source,
-    };
+    let io = |source| KeyError::Io { path: path.display().to_string(), source };
     if let Ok(existing) = std::fs::read_to_string(&path) {
         let trimmed = existing.trim();
         if trimmed.len() >= 32 {
@@ -312,64 +298,40 @@ fn load_or_create_secret(data_dir: &Path, public_keys: bool) -> Result<Vec<u8>, 
 }
 
 fn load_public_keys(path: &Path) -> Result<Vec<PublicKey>, KeyError> {
-    let bytes = std::fs::read(path).map_err(|source| KeyError::Io {
-        path: path.display().to_string(),
-        source,
-    })?;
+    let bytes = std::fs::read(path).map_err(|source| KeyError::Io { path: path.display().to_string(), source })?;
     let text = String::from_utf8_lossy(&bytes);
     if text.trim_start().starts_with('{') {
-        let set: jwk::JwkSet = serde_json::from_slice(&bytes).map_err(|e| {
-            KeyError::Invalid(format!("VS_JWT_PUBLIC_KEYS: not a JWKS document: {e}"))
-        })?;
+        let set: jwk::JwkSet = serde_json::from_slice(&bytes)
+            .map_err(|e| KeyError::Invalid(format!("VS_JWT_PUBLIC_KEYS: not a JWKS document: {e}")))?;
         let mut keys = Vec::new();
         for key in &set.keys {
-            if matches!(
-                key.common.public_key_use,
-                Some(jwk::PublicKeyUse::Encryption)
-            ) {
+            if matches!(key.common.public_key_use, Some(jwk::PublicKeyUse::Encryption)) {
                 continue;
             }
             let alg = match (&key.algorithm, key.common.key_algorithm) {
-                (jwk::AlgorithmParameters::RSA(_), None | Some(jwk::KeyAlgorithm::RS256)) => {
-                    Algorithm::RS256
+                (jwk::AlgorithmParameters::RSA(_), None | Some(jwk::KeyAlgorithm::RS256)) => Algorithm::RS256,
+                (jwk::AlgorithmParameters::EllipticCurve(p), None | Some(jwk::KeyAlgorithm::ES256))
+                    if p.curve == jwk::EllipticCurve::P256 =>
+                {
+                    Algorithm::ES256
                 }
-                (
-                    jwk::AlgorithmParameters::EllipticCurve(p),
-                    None | Some(jwk::KeyAlgorithm::ES256),
-                ) if p.curve == jwk::EllipticCurve::P256 => Algorithm::ES256,
                 // Other key types and algorithms are not accepted; skip them rather than fail start-up.
                 _ => continue,
             };
             let decoding = DecodingKey::from_jwk(key)
                 .map_err(|e| KeyError::Invalid(format!("VS_JWT_PUBLIC_KEYS: unusable key: {e}")))?;
-            keys.push(PublicKey {
-                kid: key.common.key_id.clone(),
-                alg,
-                key: decoding,
-            });
+            keys.push(PublicKey { kid: key.common.key_id.clone(), alg, key: decoding });
         }
         if keys.is_empty() {
-            return Err(KeyError::Invalid(
-                "the JWKS holds no RS256 or P-256 ES256 key".into(),
-            ));
+            return Err(KeyError::Invalid("the JWKS holds no RS256 or P-256 ES256 key".into()));
         }
         Ok(keys)
     } else if let Ok(key) = DecodingKey::from_rsa_pem(&bytes) {
-        Ok(vec![PublicKey {
-            kid: None,
-            alg: Algorithm::RS256,
-            key,
-        }])
+        Ok(vec![PublicKey { kid: None, alg: Algorithm::RS256, key }])
     } else if let Ok(key) = DecodingKey::from_ec_pem(&bytes) {
-        Ok(vec![PublicKey {
-            kid: None,
-            alg: Algorithm::ES256,
-            key,
-        }])
+        Ok(vec![PublicKey { kid: None, alg: Algorithm::ES256, key }])
     } else {
-        Err(KeyError::Invalid(
-            "neither a JWKS file nor an RSA or EC public key in PEM".into(),
-        ))
+        Err(KeyError::Invalid("neither a JWKS file nor an RSA or EC public key in PEM".into()))
     }
 }
 
@@ -390,9 +352,7 @@ mod tests {
     #[test]
     fn minted_tokens_verify_and_keep_their_roles() {
         let a = hs("0123456789abcdef0123456789abcdef");
-        let t = a
-            .mint("vso-1", &["vso".into(), "teacher".into()], 5)
-            .unwrap();
+        let t = a.mint("vso-1", &["vso".into(), "teacher".into()], 5).unwrap();
         let c = a.verify(&t).unwrap();
         assert_eq!(c.sub, "vso-1");
         assert_eq!(c.role_names(), vec!["vso", "teacher"]);
@@ -400,15 +360,8 @@ mod tests {
 
     #[test]
     fn another_secret_fails_the_signature() {
-        let t = hs("0123456789abcdef0123456789abcdef")
-            .mint("x", &[], 5)
-            .unwrap();
-        assert_eq!(
-            hs("fedcba9876543210fedcba9876543210")
-                .verify(&t)
-                .unwrap_err(),
-            AuthError::Signature
-        );
+        let t = hs("0123456789abcdef0123456789abcdef").mint("x", &[], 5).unwrap();
+        assert_eq!(hs("fedcba9876543210fedcba9876543210").verify(&t).unwrap_err(), AuthError::Signature);
     }
 
     #[test]
@@ -427,10 +380,7 @@ mod tests {
         #[cfg(unix)]
         {
             use std::os::unix::fs::PermissionsExt;
-            let mode = std::fs::metadata(dir.path().join(SECRET_FILE))
-                .unwrap()
-                .permissions()
-                .mode();
+            let mode = std::fs::metadata(dir.path().join(SECRET_FILE)).unwrap().permissions().mode();
             assert_eq!(mode & 0o777, 0o600);
         }
     }

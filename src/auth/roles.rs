@@ -4,9 +4,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 /// A role this service honours. Role names in tokens that are not listed here are ignored.
-#[derive(
-    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, ToSchema,
-)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Role {
     /// The Virtual School Head and admin team: everything, including audit and budgets.
@@ -27,15 +25,8 @@ pub enum Role {
 
 impl Role {
     /// Every role, in a stable order.
-    pub const ALL: [Role; 7] = [
-        Role::VsAdmin,
-        Role::Vso,
-        Role::SocialWorker,
-        Role::SenCaseworker,
-        Role::Lcs,
-        Role::Epep,
-        Role::Dashboard,
-    ];
+    pub const ALL: [Role; 7] =
+        [Role::VsAdmin, Role::Vso, Role::SocialWorker, Role::SenCaseworker, Role::Lcs, Role::Epep, Role::Dashboard];
 
     /// The role's name in tokens and responses.
     pub fn as_str(self) -> &'static str {
@@ -70,10 +61,7 @@ mod tests {
     fn names_round_trip_and_unknown_names_are_none() {
         for r in Role::ALL {
             assert_eq!(Role::parse(r.as_str()), Some(r));
-            assert_eq!(
-                serde_json::to_value(r).unwrap(),
-                serde_json::json!(r.as_str())
-            );
+            assert_eq!(serde_json::to_value(r).unwrap(), serde_json::json!(r.as_str()));
         }
         assert_eq!(Role::parse("VS_ADMIN"), None);
         assert_eq!(Role::parse("teacher"), None);

@@ -42,9 +42,7 @@ pub struct AuditEventRow {
 pub fn insert(conn: &mut DbConnection, events: &[NewAuditEvent]) -> QueryResult<usize> {
     let mut n = 0;
     for chunk in events.chunks(ROWS_PER_STATEMENT) {
-        n += on_backend!(&mut *conn, |c| diesel::insert_into(audit_events::table)
-            .values(chunk)
-            .execute(c))?;
+        n += on_backend!(&mut *conn, |c| diesel::insert_into(audit_events::table).values(chunk).execute(c))?;
     }
     Ok(n)
 }
@@ -56,9 +54,7 @@ pub fn list(
     before_id: Option<&str>,
     limit: i64,
 ) -> QueryResult<Vec<AuditEventRow>> {
-    let mut q = audit_events::table
-        .select(AuditEventRow::as_select())
-        .into_boxed();
+    let mut q = audit_events::table.select(AuditEventRow::as_select()).into_boxed();
     if let Some(child) = &filter.child_id {
         q = q.filter(audit_events::child_id.eq(child));
     }

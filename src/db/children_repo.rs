@@ -59,31 +59,19 @@ fn scoped(caseload: &Caseload) -> Boxed<'_> {
     let q = children::table.into_boxed();
     match caseload {
         Caseload::All => q,
-        Caseload::Allocated {
-            social_worker: Some(sw),
-            sen_caseworker: None,
-        } => q.filter(children::social_worker_id.eq(sw)),
-        Caseload::Allocated {
-            social_worker: None,
-            sen_caseworker: Some(sen),
-        } => q
-            .filter(children::sen_caseworker_id.eq(sen))
-            .filter(children::sen_status.eq("ehcp")),
-        Caseload::Allocated {
-            social_worker: Some(sw),
-            sen_caseworker: Some(sen),
-        } => q.filter(
+        Caseload::Allocated { social_worker: Some(sw), sen_caseworker: None } => {
+            q.filter(children::social_worker_id.eq(sw))
+        }
+        Caseload::Allocated { social_worker: None, sen_caseworker: Some(sen) } => {
+            q.filter(children::sen_caseworker_id.eq(sen)).filter(children::sen_status.eq("ehcp"))
+        }
+        Caseload::Allocated { social_worker: Some(sw), sen_caseworker: Some(sen) } => q.filter(
             children::social_worker_id
                 .eq(sw)
-                .or(children::sen_caseworker_id
-                    .eq(sen)
-                    .and(children::sen_status.eq("ehcp"))),
+                .or(children::sen_caseworker_id.eq(sen).and(children::sen_status.eq("ehcp"))),
         ),
         // Nobody: a filter no row passes.
-        Caseload::Allocated {
-            social_worker: None,
-            sen_caseworker: None,
-        } => q.filter(children::id.ne(children::id)),
+        Caseload::Allocated { social_worker: None, sen_caseworker: None } => q.filter(children::id.ne(children::id)),
     }
 }
 
@@ -149,16 +137,12 @@ fn filtered<'a>(caseload: &'a Caseload, f: &'a ChildFilter, today: NaiveDate) ->
     match f.pep_status.as_deref() {
         Some("not_required") => q = q.filter(children::lac_status.eq("ceased")),
         Some("overdue") => {
-            q = q
-                .filter(children::lac_status.eq("looked_after"))
-                .filter(children::next_pep_due_on.lt(today));
+            q = q.filter(children::lac_status.eq("looked_after")).filter(children::next_pep_due_on.lt(today));
         }
         Some("due") => {
-            q = q.filter(children::lac_status.eq("looked_after")).filter(
-                children::next_pep_due_on
-                    .is_null()
-                    .or(children::next_pep_due_on.ge(today)),
-            );
+            q = q
+                .filter(children::lac_status.eq("looked_after"))
+                .filter(children::next_pep_due_on.is_null().or(children::next_pep_due_on.ge(today)));
         }
         // `in_date` needs signed-off PEPs; until they exist no child is in date.
         Some(_) => q = q.filter(children::id.ne(children::id)),
@@ -184,31 +168,17 @@ fn filtered<'a>(caseload: &'a Caseload, f: &'a ChildFilter, today: NaiveDate) ->
 
 /// Stores a new child.
 pub fn insert(conn: &mut DbConnection, row: &ChildRow) -> QueryResult<()> {
-    diesel::insert_into(children::table)
-        .values(row)
-        .execute(conn)
-        .map(|_| ())
+    diesel::insert_into(children::table).values(row).execute(conn).map(|_| ())
 }
 
 /// The child with `id`, if it is in `caseload`.
-pub fn find(
-    conn: &mut DbConnection,
-    caseload: &Caseload,
-    id: &str,
-) -> QueryResult<Option<ChildRow>> {
-    scoped(caseload)
-        .filter(children::id.eq(id))
-        .select(ChildRow::as_select())
-        .first(conn)
-        .optional()
+pub fn find(conn: &mut DbConnection, caseload: &Caseload, id: &str) -> QueryResult<Option<ChildRow>> {
+    scoped(caseload).filter(children::id.eq(id)).select(ChildRow::as_select()).first(conn).optional()
 }
 
 /// Whether a child with `id` exists at all (for audit of refused lookups).
 pub fn exists(conn: &mut DbConnection, id: &str) -> QueryResult<bool> {
-    diesel::select(diesel::dsl::exists(
-        children::table.filter(children::id.eq(id)),
-    ))
-    .get_result(conn)
+    diesel::select(diesel::dsl::exists(children::table.filter(children::id.eq(id)))).get_result(conn)
 }
 
 /// Children in `caseload` matching `filter`, in id (creation) order, after `after_id`.
@@ -224,20 +194,14 @@ pub fn list(
     if let Some(after) = after_id {
         q = q.filter(children::id.gt(after));
     }
-    q.select(ChildRow::as_select())
-        .order(children::id.asc())
-        .limit(limit)
-        .load(conn)
+    q.select(ChildRow::as_select()).order(children::id.asc()).limit(limit).load(conn)
 }
 
 /// Replaces the stored child if it is still at `expected_version`; returns whether it was.
 pub fn update(conn: &mut DbConnection, row: &ChildRow, expected_version: i64) -> QueryResult<bool> {
-    let n = diesel::update(
-        children::table
-            .filter(children::id.eq(&row.id))
-            .filter(children::version.eq(expected_version)),
-    )
-    .set(row)
-    .execute(conn)?;
+    let n =
+        diesel::update(children::table.filter(children::id.eq(&row.id)).filter(children::version.eq(expected_version)))
+            .set(row)
+            .execute(conn)?;
     Ok(n == 1)
 }

@@ -68,14 +68,8 @@ pub fn find_by_ref(conn: &mut DbConnection, batch_ref: &str) -> QueryResult<Opti
 }
 
 /// The batch with `id`, if `submitted_by` (when given) sent it.
-pub fn find(
-    conn: &mut DbConnection,
-    id: &str,
-    submitted_by: Option<&str>,
-) -> QueryResult<Option<BatchRow>> {
-    let mut q = lac_status_batches::table
-        .filter(lac_status_batches::id.eq(id))
-        .into_boxed();
+pub fn find(conn: &mut DbConnection, id: &str, submitted_by: Option<&str>) -> QueryResult<Option<BatchRow>> {
+    let mut q = lac_status_batches::table.filter(lac_status_batches::id.eq(id)).into_boxed();
     if let Some(by) = submitted_by {
         q = q.filter(lac_status_batches::submitted_by.eq(by));
     }
@@ -89,26 +83,19 @@ pub fn list(
     before_id: Option<&str>,
     limit: i64,
 ) -> QueryResult<Vec<BatchRow>> {
-    let mut q = lac_status_batches::table
-        .select(BatchRow::as_select())
-        .into_boxed();
+    let mut q = lac_status_batches::table.select(BatchRow::as_select()).into_boxed();
     if let Some(by) = submitted_by {
         q = q.filter(lac_status_batches::submitted_by.eq(by));
     }
     if let Some(before) = before_id {
         q = q.filter(lac_status_batches::id.lt(before));
     }
-    q.order(lac_status_batches::id.desc())
-        .limit(limit)
-        .load(conn)
+    q.order(lac_status_batches::id.desc()).limit(limit).load(conn)
 }
 
 /// Stores the batch row (first, so a concurrent identical post waits on its unique `batch_ref`).
 pub fn insert_batch(conn: &mut DbConnection, row: &BatchRow) -> QueryResult<()> {
-    diesel::insert_into(lac_status_batches::table)
-        .values(row)
-        .execute(conn)
-        .map(|_| ())
+    diesel::insert_into(lac_status_batches::table).values(row).execute(conn).map(|_| ())
 }
 
 /// Fills in the batch's figures once it is applied.
@@ -126,18 +113,13 @@ pub fn finish_batch(conn: &mut DbConnection, row: &BatchRow) -> QueryResult<()> 
 }
 
 /// Children with these LCS ids, locked for update on PostgreSQL (the batch rewrites them).
-pub fn children_by_lcs_id(
-    conn: &mut DbConnection,
-    lcs_ids: &[String],
-) -> QueryResult<Vec<ChildRow>> {
+pub fn children_by_lcs_id(conn: &mut DbConnection, lcs_ids: &[String]) -> QueryResult<Vec<ChildRow>> {
     let mut out = Vec::with_capacity(lcs_ids.len());
     for chunk in lcs_ids.chunks(IN_CHUNK) {
         // `as_select()` is typed by its backend, so each arm builds its own query.
         macro_rules! query {
             () => {
-                children::table
-                    .filter(children::lcs_id.eq_any(chunk))
-                    .select(ChildRow::as_select())
+                children::table.filter(children::lcs_id.eq_any(chunk)).select(ChildRow::as_select())
             };
         }
         let rows = match conn {
@@ -150,19 +132,13 @@ pub fn children_by_lcs_id(
 }
 
 /// The stored timelines of these children, in effective-date order.
-pub fn changes_for_children(
-    conn: &mut DbConnection,
-    child_ids: &[String],
-) -> QueryResult<Vec<ChangeRow>> {
+pub fn changes_for_children(conn: &mut DbConnection, child_ids: &[String]) -> QueryResult<Vec<ChangeRow>> {
     let mut out = Vec::new();
     for chunk in child_ids.chunks(IN_CHUNK) {
         out.extend(
             lac_status_changes::table
                 .filter(lac_status_changes::child_id.eq_any(chunk))
-                .order((
-                    lac_status_changes::effective_date.asc(),
-                    lac_status_changes::id.asc(),
-                ))
+                .order((lac_status_changes::effective_date.asc(), lac_status_changes::id.asc()))
                 .select(ChangeRow::as_select())
                 .load(conn)?,
         );
@@ -185,28 +161,17 @@ pub fn timeline(
         q = q.filter(
             lac_status_changes::effective_date
                 .gt(date)
-                .or(lac_status_changes::effective_date
-                    .eq(date)
-                    .and(lac_status_changes::id.gt(id))),
+                .or(lac_status_changes::effective_date.eq(date).and(lac_status_changes::id.gt(id))),
         );
     }
-    q.order((
-        lac_status_changes::effective_date.asc(),
-        lac_status_changes::id.asc(),
-    ))
-    .limit(limit)
-    .load(conn)
+    q.order((lac_status_changes::effective_date.asc(), lac_status_changes::id.asc())).limit(limit).load(conn)
 }
 
 /// Appends changes with multi-row statements.
 pub fn insert_changes(conn: &mut DbConnection, rows: &[ChangeRow]) -> QueryResult<usize> {
     let mut n = 0;
     for chunk in rows.chunks(CHANGE_ROWS_PER_STATEMENT) {
-        n += on_backend!(&mut *conn, |c| diesel::insert_into(
-            lac_status_changes::table
-        )
-        .values(chunk)
-        .execute(c))?;
+        n += on_backend!(&mut *conn, |c| diesel::insert_into(lac_status_changes::table).values(chunk).execute(c))?;
     }
     Ok(n)
 }
@@ -231,8 +196,7 @@ pub fn upsert_children(conn: &mut DbConnection, rows: &[ChildRow]) -> QueryResul
                 children::ceased_on.eq(excluded(children::ceased_on)),
                 children::legal_status.eq(excluded(children::legal_status)),
                 children::placement_type.eq(excluded(children::placement_type)),
-                children::placement_out_of_authority
-                    .eq(excluded(children::placement_out_of_authority)),
+                children::placement_out_of_authority.eq(excluded(children::placement_out_of_authority)),
                 children::placement_started_on.eq(excluded(children::placement_started_on)),
                 children::social_worker_id.eq(excluded(children::social_worker_id)),
                 children::next_pep_due_on.eq(excluded(children::next_pep_due_on)),

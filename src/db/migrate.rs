@@ -15,26 +15,19 @@ const PG_MIGRATION_LOCK: i64 = 0x0076_732d_6d69_6772;
 /// On PostgreSQL this holds a session advisory lock, so instances started together against one empty database
 /// take turns: the first migrates and the others find nothing pending. On SQLite an immediate transaction does the
 /// same job.
-pub fn run_migrations(
-    conn: &mut DbConnection,
-) -> Result<usize, Box<dyn std::error::Error + Send + Sync>> {
+pub fn run_migrations(conn: &mut DbConnection) -> Result<usize, Box<dyn std::error::Error + Send + Sync>> {
     match conn {
         DbConnection::Pg(pg) => {
-            diesel::sql_query(format!("SELECT pg_advisory_lock({PG_MIGRATION_LOCK})"))
-                .execute(pg)?;
+            diesel::sql_query(format!("SELECT pg_advisory_lock({PG_MIGRATION_LOCK})")).execute(pg)?;
             let result = pg.run_pending_migrations(POSTGRES).map(|v| v.len());
-            let unlock =
-                diesel::sql_query(format!("SELECT pg_advisory_unlock({PG_MIGRATION_LOCK})"))
-                    .execute(pg);
+            let unlock = diesel::sql_query(format!("SELECT pg_advisory_unlock({PG_MIGRATION_LOCK})")).execute(pg);
             let applied = result?;
             unlock?;
             Ok(applied)
         }
         DbConnection::Sqlite(lite) => lite
             .immediate_transaction(|c| {
-                c.run_pending_migrations(SQLITE)
-                    .map(|v| v.len())
-                    .map_err(diesel::result::Error::QueryBuilderError)
+                c.run_pending_migrations(SQLITE).map(|v| v.len()).map_err(diesel::result::Error::QueryBuilderError)
             })
             .map_err(Into::into),
     }

@@ -53,13 +53,12 @@ impl ManageConnection for ConnectionManager {
 
     fn connect(&self) -> Result<DbConnection, r2d2::Error> {
         match &self.target {
-            DatabaseTarget::Postgres(url) => diesel::PgConnection::establish(url)
-                .map(DbConnection::Pg)
-                .map_err(r2d2::Error::ConnectionError),
+            DatabaseTarget::Postgres(url) => {
+                diesel::PgConnection::establish(url).map(DbConnection::Pg).map_err(r2d2::Error::ConnectionError)
+            }
             DatabaseTarget::Sqlite(path) => {
                 let url = path.to_string_lossy();
-                let mut conn = diesel::SqliteConnection::establish(&url)
-                    .map_err(r2d2::Error::ConnectionError)?;
+                let mut conn = diesel::SqliteConnection::establish(&url).map_err(r2d2::Error::ConnectionError)?;
                 // WAL lets readers run beside the one writer; FULL makes a commit durable before it returns.
                 for pragma in [
                     format!("PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS}"),
@@ -67,9 +66,7 @@ impl ManageConnection for ConnectionManager {
                     "PRAGMA synchronous = FULL".to_owned(),
                     "PRAGMA foreign_keys = ON".to_owned(),
                 ] {
-                    diesel::sql_query(pragma)
-                        .execute(&mut conn)
-                        .map_err(r2d2::Error::QueryError)?;
+                    diesel::sql_query(pragma).execute(&mut conn).map_err(r2d2::Error::QueryError)?;
                 }
                 Ok(DbConnection::Sqlite(conn))
             }

@@ -27,9 +27,7 @@ const ROWS_PER_STATEMENT: usize = 1_000;
 pub fn insert(conn: &mut DbConnection, rows: &[NotificationRow]) -> QueryResult<usize> {
     let mut n = 0;
     for chunk in rows.chunks(ROWS_PER_STATEMENT) {
-        n += on_backend!(&mut *conn, |c| diesel::insert_into(notifications::table)
-            .values(chunk)
-            .execute(c))?;
+        n += on_backend!(&mut *conn, |c| diesel::insert_into(notifications::table).values(chunk).execute(c))?;
     }
     Ok(n)
 }
@@ -64,9 +62,7 @@ pub fn list(
 ) -> QueryResult<Vec<NotificationRow>> {
     let mut q = notifications::table
         .filter(
-            notifications::recipient_id
-                .eq(&inbox.recipient_id)
-                .or(notifications::recipient_team.eq_any(&inbox.teams)),
+            notifications::recipient_id.eq(&inbox.recipient_id).or(notifications::recipient_team.eq_any(&inbox.teams)),
         )
         .select(NotificationRow::as_select())
         .into_boxed();
@@ -86,17 +82,11 @@ pub fn list(
 }
 
 /// The notification `id` if it is in `inbox`.
-pub fn find(
-    conn: &mut DbConnection,
-    inbox: &Inbox,
-    id: &str,
-) -> QueryResult<Option<NotificationRow>> {
+pub fn find(conn: &mut DbConnection, inbox: &Inbox, id: &str) -> QueryResult<Option<NotificationRow>> {
     notifications::table
         .filter(notifications::id.eq(id))
         .filter(
-            notifications::recipient_id
-                .eq(&inbox.recipient_id)
-                .or(notifications::recipient_team.eq_any(&inbox.teams)),
+            notifications::recipient_id.eq(&inbox.recipient_id).or(notifications::recipient_team.eq_any(&inbox.teams)),
         )
         .select(NotificationRow::as_select())
         .first(conn)
@@ -104,20 +94,10 @@ pub fn find(
 }
 
 /// Marks `id` acknowledged unless it already is (the first acknowledgement stands).
-pub fn acknowledge(
-    conn: &mut DbConnection,
-    id: &str,
-    by: &str,
-    at: NaiveDateTime,
-) -> QueryResult<usize> {
+pub fn acknowledge(conn: &mut DbConnection, id: &str, by: &str, at: NaiveDateTime) -> QueryResult<usize> {
     diesel::update(
-        notifications::table
-            .filter(notifications::id.eq(id))
-            .filter(notifications::acknowledged_at.is_null()),
+        notifications::table.filter(notifications::id.eq(id)).filter(notifications::acknowledged_at.is_null()),
     )
-    .set((
-        notifications::acknowledged_at.eq(at),
-        notifications::acknowledged_by.eq(by),
-    ))
+    .set((notifications::acknowledged_at.eq(at), notifications::acknowledged_by.eq(by)))
     .execute(conn)
 }

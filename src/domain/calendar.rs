@@ -45,10 +45,8 @@ pub fn bank_holidays(year: i32) -> Vec<NaiveDate> {
     observed.extend(nth_weekday(year, 5, Weekday::Mon, 1));
     observed.extend(last_weekday(year, 5, Weekday::Mon));
     observed.extend(last_weekday(year, 8, Weekday::Mon));
-    let fixed: Vec<NaiveDate> = [(1, 1), (12, 25), (12, 26)]
-        .iter()
-        .filter_map(|&(m, d)| NaiveDate::from_ymd_opt(year, m, d))
-        .collect();
+    let fixed: Vec<NaiveDate> =
+        [(1, 1), (12, 25), (12, 26)].iter().filter_map(|&(m, d)| NaiveDate::from_ymd_opt(year, m, d)).collect();
     // Fixed dates on a weekday stand; one on a weekend moves to the next weekday not already a holiday, taken in
     // date order (so Christmas on a Sunday moves past a Monday Boxing Day to the Tuesday).
     observed.extend(fixed.iter().copied().filter(|d| !is_weekend(*d)));
@@ -71,9 +69,7 @@ pub struct WorkingDays {
 impl WorkingDays {
     /// A calendar with these extra closure dates on top of weekends and bank holidays.
     pub fn new(extra: impl IntoIterator<Item = NaiveDate>) -> Self {
-        Self {
-            extra: extra.into_iter().collect(),
-        }
+        Self { extra: extra.into_iter().collect() }
     }
 
     /// Parses `VS_EXTRA_HOLIDAYS`: dates `YYYY-MM-DD` separated by commas or spaces.
@@ -81,10 +77,7 @@ impl WorkingDays {
         raw.split([',', ' ', ';'])
             .map(str::trim)
             .filter(|s| !s.is_empty())
-            .map(|s| {
-                NaiveDate::parse_from_str(s, "%Y-%m-%d")
-                    .map_err(|_| format!("'{s}' is not a YYYY-MM-DD date"))
-            })
+            .map(|s| NaiveDate::parse_from_str(s, "%Y-%m-%d").map_err(|_| format!("'{s}' is not a YYYY-MM-DD date")))
             .collect()
     }
 

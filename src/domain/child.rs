@@ -15,10 +15,7 @@ pub struct Violation {
 impl Violation {
     /// A violation of `field`.
     pub fn new(field: &str, reason: impl Into<String>) -> Self {
-        Self {
-            field: field.to_owned(),
-            reason: reason.into(),
-        }
+        Self { field: field.to_owned(), reason: reason.into() }
     }
 }
 
@@ -79,9 +76,7 @@ impl PepStatus {
 
     /// Parses the API name.
     pub fn parse(raw: &str) -> Option<Self> {
-        [Self::InDate, Self::Due, Self::Overdue, Self::NotRequired]
-            .into_iter()
-            .find(|s| s.as_str() == raw)
+        [Self::InDate, Self::Due, Self::Overdue, Self::NotRequired].into_iter().find(|s| s.as_str() == raw)
     }
 
     /// The status on `today` of a child with this LAC status and next PEP due date. A looked-after child with no
@@ -172,9 +167,7 @@ pub fn check_urn(raw: &str) -> Result<(), &'static str> {
 /// Checks an identifier (LCS id, staff ids): 1–64 of `[A-Za-z0-9._-]`.
 pub fn check_identifier(raw: &str) -> Result<(), &'static str> {
     if (1..=64).contains(&raw.len())
-        && raw
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'))
+        && raw.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'))
     {
         Ok(())
     } else {
@@ -239,14 +232,8 @@ pub fn date_rules(dates: &CareDates, today: NaiveDate) -> Vec<Violation> {
     let dob = dates.date_of_birth;
     if dob > today {
         out.push(Violation::new("date_of_birth", "must not be in the future"));
-    } else if dob
-        .checked_add_months(chrono::Months::new(12 * MAX_AGE_YEARS))
-        .is_some_and(|d| d <= today)
-    {
-        out.push(Violation::new(
-            "date_of_birth",
-            format!("the child would be {MAX_AGE_YEARS} or older"),
-        ));
+    } else if dob.checked_add_months(chrono::Months::new(12 * MAX_AGE_YEARS)).is_some_and(|d| d <= today) {
+        out.push(Violation::new("date_of_birth", format!("the child would be {MAX_AGE_YEARS} or older")));
     }
     for (field, date) in [
         ("looked_after_since", dates.looked_after_since),
@@ -257,20 +244,14 @@ pub fn date_rules(dates: &CareDates, today: NaiveDate) -> Vec<Violation> {
             if d > today {
                 out.push(Violation::new(field, "must not be in the future"));
             } else if d < dob {
-                out.push(Violation::new(
-                    field,
-                    "must not be before the date of birth",
-                ));
+                out.push(Violation::new(field, "must not be before the date of birth"));
             }
         }
     }
     match dates.lac_status {
         LacStatus::LookedAfter => {
             if dates.looked_after_since.is_none() {
-                out.push(Violation::new(
-                    "looked_after_since",
-                    "is required while the child is looked after",
-                ));
+                out.push(Violation::new("looked_after_since", "is required while the child is looked after"));
             }
             if let (Some(since), Some(ceased)) = (dates.looked_after_since, dates.ceased_on) {
                 if ceased >= since {
@@ -282,15 +263,9 @@ pub fn date_rules(dates: &CareDates, today: NaiveDate) -> Vec<Violation> {
             }
         }
         LacStatus::Ceased => match (dates.looked_after_since, dates.ceased_on) {
-            (_, None) => out.push(Violation::new(
-                "ceased_on",
-                "is required when lac_status is ceased",
-            )),
+            (_, None) => out.push(Violation::new("ceased_on", "is required when lac_status is ceased")),
             (Some(since), Some(ceased)) if ceased < since => {
-                out.push(Violation::new(
-                    "ceased_on",
-                    "must not be before looked_after_since",
-                ));
+                out.push(Violation::new("ceased_on", "must not be before looked_after_since"));
             }
             _ => {}
         },
@@ -341,31 +316,21 @@ mod tests {
         c.date_of_birth = d("2026-12-05");
         c.looked_after_since = None;
         let v = date_rules(&c.care_dates(), d("2026-12-04"));
-        assert!(v
-            .iter()
-            .any(|v| v.field == "date_of_birth" && v.reason.contains("future")));
+        assert!(v.iter().any(|v| v.field == "date_of_birth" && v.reason.contains("future")));
         c.date_of_birth = d("2001-12-04");
-        assert!(date_rules(&c.care_dates(), d("2026-12-04"))
-            .iter()
-            .any(|v| v.field == "date_of_birth"));
+        assert!(date_rules(&c.care_dates(), d("2026-12-04")).iter().any(|v| v.field == "date_of_birth"));
         c.date_of_birth = d("2001-12-05");
-        assert!(!date_rules(&c.care_dates(), d("2026-12-04"))
-            .iter()
-            .any(|v| v.field == "date_of_birth"));
+        assert!(!date_rules(&c.care_dates(), d("2026-12-04")).iter().any(|v| v.field == "date_of_birth"));
     }
 
     #[test]
     fn care_dates_must_follow_birth_and_each_other() {
         let mut c = draft();
         c.looked_after_since = Some(d("2014-01-01"));
-        assert!(date_rules(&c.care_dates(), d("2026-12-04"))
-            .iter()
-            .any(|v| v.field == "looked_after_since"));
+        assert!(date_rules(&c.care_dates(), d("2026-12-04")).iter().any(|v| v.field == "looked_after_since"));
         let mut c = draft();
         c.lac_status = LacStatus::Ceased;
-        assert!(date_rules(&c.care_dates(), d("2026-12-04"))
-            .iter()
-            .any(|v| v.field == "ceased_on"));
+        assert!(date_rules(&c.care_dates(), d("2026-12-04")).iter().any(|v| v.field == "ceased_on"));
         c.ceased_on = Some(d("2025-12-01"));
         assert!(date_rules(&c.care_dates(), d("2026-12-04"))
             .iter()
@@ -377,22 +342,10 @@ mod tests {
     #[test]
     fn pep_status_is_derived() {
         let today = d("2026-12-04");
-        assert_eq!(
-            PepStatus::derive(LacStatus::Ceased, Some(d("2026-01-01")), today),
-            PepStatus::NotRequired
-        );
-        assert_eq!(
-            PepStatus::derive(LacStatus::LookedAfter, Some(d("2026-12-03")), today),
-            PepStatus::Overdue
-        );
-        assert_eq!(
-            PepStatus::derive(LacStatus::LookedAfter, Some(d("2026-12-04")), today),
-            PepStatus::Due
-        );
-        assert_eq!(
-            PepStatus::derive(LacStatus::LookedAfter, None, today),
-            PepStatus::Due
-        );
+        assert_eq!(PepStatus::derive(LacStatus::Ceased, Some(d("2026-01-01")), today), PepStatus::NotRequired);
+        assert_eq!(PepStatus::derive(LacStatus::LookedAfter, Some(d("2026-12-03")), today), PepStatus::Overdue);
+        assert_eq!(PepStatus::derive(LacStatus::LookedAfter, Some(d("2026-12-04")), today), PepStatus::Due);
+        assert_eq!(PepStatus::derive(LacStatus::LookedAfter, None, today), PepStatus::Due);
     }
 
     #[test]

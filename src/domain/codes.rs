@@ -89,9 +89,6 @@ mod tests {
         assert!(PLACEMENT_TYPE.contains("Z14") && !PLACEMENT_TYPE.contains("Z15"));
         assert!(PLACEMENT_PROVIDER.contains("PR0") && !PLACEMENT_PROVIDER.contains("PR6"));
         assert!(SEN_STATUS.check("ehcp").is_ok());
-        assert!(LAC_STATUS
-            .check("adopted")
-            .unwrap_err()
-            .contains("looked_after, ceased"));
+        assert!(LAC_STATUS.check("adopted").unwrap_err().contains("looked_after, ceased"));
     }
 }

@@ -20,12 +20,8 @@ pub enum ChangeType {
 
 impl ChangeType {
     /// Every kind, as written.
-    pub const NAMES: [&'static str; 4] = [
-        "became_looked_after",
-        "ceased_looked_after",
-        "legal_status_changed",
-        "placement_changed",
-    ];
+    pub const NAMES: [&'static str; 4] =
+        ["became_looked_after", "ceased_looked_after", "legal_status_changed", "placement_changed"];
 
     /// As written.
     pub fn as_str(self) -> &'static str {
@@ -39,28 +35,20 @@ impl ChangeType {
 
     /// Parses the API name.
     pub fn parse(raw: &str) -> Option<Self> {
-        [
-            Self::BecameLookedAfter,
-            Self::CeasedLookedAfter,
-            Self::LegalStatusChanged,
-            Self::PlacementChanged,
-        ]
-        .into_iter()
-        .find(|c| c.as_str() == raw)
+        [Self::BecameLookedAfter, Self::CeasedLookedAfter, Self::LegalStatusChanged, Self::PlacementChanged]
+            .into_iter()
+            .find(|c| c.as_str() == raw)
     }
 }
 
 /// Reason for a new episode (SSDA903 RNE): the reason code of `became_looked_after`.
-pub const REASON_NEW_EPISODE: CodeList = CodeList {
-    name: "RNE",
-    codes: &["S", "L", "P", "T", "U", "B"],
-};
+pub const REASON_NEW_EPISODE: CodeList = CodeList { name: "RNE", codes: &["S", "L", "P", "T", "U", "B"] };
 /// Reason an episode ceased (SSDA903 REC): the reason code of `ceased_looked_after`.
 pub const REASON_CEASED: CodeList = CodeList {
     name: "REC",
     codes: &[
-        "E11", "E12", "E13", "E14", "E15", "E16", "E17", "E2", "E3", "E41", "E45", "E46", "E47",
-        "E48", "E4A", "E4B", "E5", "E6", "E7", "E8", "E9", "X1",
+        "E11", "E12", "E13", "E14", "E15", "E16", "E17", "E2", "E3", "E41", "E45", "E46", "E47", "E48", "E4A", "E4B",
+        "E5", "E6", "E7", "E8", "E9", "X1",
     ],
 };
 /// The REC code for a child who died.
@@ -136,11 +124,7 @@ pub fn check(timeline: &[TimelineEntry]) -> Vec<TimelineViolation> {
     for e in timeline {
         let mut fail = |field: &'static str, reason: &str| {
             if let Some(index) = e.batch_index {
-                out.push(TimelineViolation {
-                    index,
-                    field,
-                    reason: reason.to_owned(),
-                });
+                out.push(TimelineViolation { index, field, reason: reason.to_owned() });
             }
         };
         if died {
@@ -149,27 +133,18 @@ pub fn check(timeline: &[TimelineEntry]) -> Vec<TimelineViolation> {
         }
         match e.change_type {
             ChangeType::BecameLookedAfter if looked_after => {
-                fail(
-                    "change_type",
-                    "the child is already looked after on this date",
-                );
+                fail("change_type", "the child is already looked after on this date");
             }
             ChangeType::BecameLookedAfter => looked_after = true,
             ChangeType::CeasedLookedAfter if !looked_after => {
-                fail(
-                    "change_type",
-                    "the child is not looked after on this date, so cannot cease",
-                );
+                fail("change_type", "the child is not looked after on this date, so cannot cease");
             }
             ChangeType::CeasedLookedAfter => {
                 looked_after = false;
                 died = e.reason_code.as_deref() == Some(DIED);
             }
             ChangeType::LegalStatusChanged | ChangeType::PlacementChanged if !looked_after => {
-                fail(
-                    "change_type",
-                    "the first change of a care period must be became_looked_after",
-                );
+                fail("change_type", "the first change of a care period must be became_looked_after");
             }
             ChangeType::LegalStatusChanged | ChangeType::PlacementChanged => {}
         }

@@ -31,11 +31,7 @@ impl Upn {
                 None => return Err("character 13 must be a digit or a check-table letter"),
             }
         };
-        let sum: u32 = b[1..12]
-            .iter()
-            .enumerate()
-            .map(|(i, d)| u32::from(d - b'0') * (i as u32 + 2))
-            .sum::<u32>()
+        let sum: u32 = b[1..12].iter().enumerate().map(|(i, d)| u32::from(d - b'0') * (i as u32 + 2)).sum::<u32>()
             + last_value * 13;
         if CHECK_LETTERS[(sum % 23) as usize] != b[0] {
             return Err("the check letter does not match");
@@ -55,14 +51,8 @@ mod tests {
 
     #[test]
     fn domain_test_vector_is_valid() {
-        assert_eq!(
-            Upn::parse("B801200005001").unwrap().as_str(),
-            "B801200005001"
-        );
-        assert_eq!(
-            Upn::parse("b801200005001").unwrap().as_str(),
-            "B801200005001"
-        );
+        assert_eq!(Upn::parse("B801200005001").unwrap().as_str(), "B801200005001");
+        assert_eq!(Upn::parse("b801200005001").unwrap().as_str(), "B801200005001");
     }
 
     #[test]
@@ -96,13 +86,7 @@ mod tests {
 
     #[test]
     fn wrong_shapes_are_refused() {
-        for s in [
-            "",
-            "B80120000500",
-            "B8012000050011",
-            "B80120000X001",
-            "1801200005001",
-        ] {
+        for s in ["", "B80120000500", "B8012000050011", "B80120000X001", "1801200005001"] {
             assert!(Upn::parse(s).is_err(), "{s}");
         }
     }

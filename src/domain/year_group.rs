@@ -9,9 +9,8 @@ pub struct YearGroup(i8);
 
 impl YearGroup {
     /// Every year group, youngest first, as written.
-    pub const NAMES: [&'static str; 17] = [
-        "N1", "N2", "R", "1", "2", "3", "4", "5", "6", "7", "8", "9", "10", "11", "12", "13", "14",
-    ];
+    pub const NAMES: [&'static str; 17] =
+        ["N1", "N2", "R", "1", "2", "3", "4", "5", "6", "7", "8", "9", "10", "11", "12", "13", "14"];
 
     /// Parses `N1`, `N2`, `R` or `1`–`14`.
     pub fn parse(raw: &str) -> Result<Self, &'static str> {
@@ -78,16 +77,7 @@ impl KeyStage {
 
     /// Parses the API name.
     pub fn parse(raw: &str) -> Option<Self> {
-        [
-            Self::Eyfs,
-            Self::Ks1,
-            Self::Ks2,
-            Self::Ks3,
-            Self::Ks4,
-            Self::Post16,
-        ]
-        .into_iter()
-        .find(|k| k.as_str() == raw)
+        [Self::Eyfs, Self::Ks1, Self::Ks2, Self::Ks3, Self::Ks4, Self::Post16].into_iter().find(|k| k.as_str() == raw)
     }
 
     /// The year groups in this key stage, as written.

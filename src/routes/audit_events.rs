@@ -71,11 +71,7 @@ fn field_names() -> utoipa::openapi::schema::Array {
     use utoipa::openapi::schema::{ArrayBuilder, ObjectBuilder, SchemaType, Type};
     ArrayBuilder::new()
         .schema_type(SchemaType::from_iter([Type::Array, Type::Null]))
-        .items(
-            ObjectBuilder::new()
-                .schema_type(Type::String)
-                .max_length(Some(64)),
-        )
+        .items(ObjectBuilder::new().schema_type(Type::String).max_length(Some(64)))
         .max_items(Some(100))
         .description(Some("Names (never values) of the fields a change touched."))
         .build()
@@ -87,23 +83,16 @@ impl From<AuditEventRow> for AuditEvent {
             id: uuid::Uuid::parse_str(&r.id).unwrap_or_default(),
             occurred_at: r.occurred_at.and_utc(),
             actor_id: r.actor_id,
-            actor_roles: r
-                .actor_roles
-                .split(',')
-                .filter_map(crate::auth::Role::parse)
-                .collect(),
+            actor_roles: r.actor_roles.split(',').filter_map(crate::auth::Role::parse).collect(),
             action: r.action,
             resource_type: r.resource_type,
             resource_id: r.resource_id,
             child_id: r.child_id.and_then(|c| uuid::Uuid::parse_str(&c).ok()),
             outcome: r.outcome,
             request_id: r.request_id,
-            changed_fields: r.changed_fields.map(|f| {
-                f.split(',')
-                    .filter(|s| !s.is_empty())
-                    .map(str::to_owned)
-                    .collect()
-            }),
+            changed_fields: r
+                .changed_fields
+                .map(|f| f.split(',').filter(|s| !s.is_empty()).map(str::to_owned).collect()),
         }
     }
 }
@@ -138,9 +127,7 @@ pub async fn list_audit_events(
 ) -> Result<web::Json<AuditEventPage>, ApiError> {
     let q = query.into_inner();
     if q.actor_id.as_ref().is_some_and(|a| a.len() > 255) {
-        return Err(ApiError::BadRequest(
-            "actor_id is longer than 255 characters".into(),
-        ));
+        return Err(ApiError::BadRequest("actor_id is longer than 255 characters".into()));
     }
     let limit = pagination::limit(q.limit)?;
     let filter = AuditFilter {
@@ -157,8 +144,5 @@ pub async fn list_audit_events(
         (true, Some(last)) => Some(cursors.encode("audit_events", &filter, &last.id)?),
         _ => None,
     };
-    Ok(web::Json(AuditEventPage {
-        items: rows.into_iter().map(Into::into).collect(),
-        next_cursor,
-    }))
+    Ok(web::Json(AuditEventPage { items: rows.into_iter().map(Into::into).collect(), next_cursor }))
 }

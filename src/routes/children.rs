@@ -137,12 +137,7 @@ impl Check {
         }
     }
 
-    fn with<T>(
-        &mut self,
-        field: &str,
-        v: Option<String>,
-        rule: impl Fn(&str) -> Result<(), &'static str>,
-    ) -> Option<T>
+    fn with<T>(&mut self, field: &str, v: Option<String>, rule: impl Fn(&str) -> Result<(), &'static str>) -> Option<T>
     where
         T: From<String>,
     {
@@ -224,28 +219,13 @@ pub fn to_draft(input: ChildInput, today: NaiveDate) -> Result<ChildDraft, ApiEr
             None
         }
     });
-    let sen_status = c.code(
-        "sen_status",
-        Some(input.sen_status.unwrap_or_else(|| "none".into())),
-        codes::SEN_STATUS,
-    );
+    let sen_status = c.code("sen_status", Some(input.sen_status.unwrap_or_else(|| "none".into())), codes::SEN_STATUS);
     let vso_id: Option<String> = c.with("vso_id", input.vso_id, rules::check_staff_id);
-    let social_worker_id: Option<String> = c.with(
-        "social_worker_id",
-        input.social_worker_id,
-        rules::check_staff_id,
-    );
-    let sen_caseworker_id: Option<String> = c.with(
-        "sen_caseworker_id",
-        input.sen_caseworker_id,
-        rules::check_staff_id,
-    );
+    let social_worker_id: Option<String> = c.with("social_worker_id", input.social_worker_id, rules::check_staff_id);
+    let sen_caseworker_id: Option<String> = c.with("sen_caseworker_id", input.sen_caseworker_id, rules::check_staff_id);
     let next_pep_due_on = c.date("next_pep_due_on", input.next_pep_due_on.as_deref());
     if sen_caseworker_id.is_some() && sen_status.as_deref() != Some("ehcp") {
-        c.fail(
-            "sen_caseworker_id",
-            "is only allocated to a child with an EHCP",
-        );
+        c.fail("sen_caseworker_id", "is only allocated to a child with an EHCP");
     }
     // The date rules run whenever the dates themselves parsed, so one answer names every bad field.
     if let (Some(date_of_birth), Some(lac_status)) = (date_of_birth, lac_status) {
@@ -270,16 +250,7 @@ pub fn to_draft(input: ChildInput, today: NaiveDate) -> Result<ChildDraft, ApiEr
         Some(lac_status),
         Some(sen_status),
         true,
-    ) = (
-        lcs_id,
-        first_name,
-        last_name,
-        date_of_birth,
-        sex,
-        lac_status,
-        sen_status,
-        c.errors.is_empty(),
-    )
+    ) = (lcs_id, first_name, last_name, date_of_birth, sex, lac_status, sen_status, c.errors.is_empty())
     else {
         return Err(ApiError::validation(c.errors));
     };
@@ -423,10 +394,7 @@ impl From<&ChildRecord> for Child {
                 out_of_authority: c.placement_out_of_authority,
                 started_on: c.placement_started_on,
             },
-            school: SchoolView {
-                urn: c.school_urn,
-                name: c.school_name,
-            },
+            school: SchoolView { urn: c.school_urn, name: c.school_name },
             year_group: c.year_group,
             key_stage: r.key_stage,
             sen_status: c.sen_status,
@@ -463,10 +431,7 @@ fn as_input(r: &ChildRecord) -> ChildInput {
             out_of_authority: c.placement_out_of_authority,
             started_on: date(c.placement_started_on),
         }),
-        school: Some(SchoolInput {
-            urn: c.school_urn.clone(),
-            name: c.school_name.clone(),
-        }),
+        school: Some(SchoolInput { urn: c.school_urn.clone(), name: c.school_name.clone() }),
         year_group: c.year_group.clone(),
         sen_status: Some(c.sen_status.clone()),
         vso_id: c.vso_id.clone(),
@@ -579,32 +544,20 @@ impl ChildQuery {
         if let Some(urn) = &self.school_urn {
             rules::check_urn(urn).map_err(|r| bad("school_urn", r))?;
         }
-        for (name, v) in [
-            ("vso_id", &self.vso_id),
-            ("social_worker_id", &self.social_worker_id),
-        ] {
+        for (name, v) in [("vso_id", &self.vso_id), ("social_worker_id", &self.social_worker_id)] {
             if let Some(v) = v {
                 rules::check_staff_id(v).map_err(|r| bad(name, r))?;
             }
         }
-        let year_group = self
-            .year_group
-            .as_deref()
-            .map(YearGroup::parse)
-            .transpose()
-            .map_err(|r| bad("year_group", r))?;
-        let key_stage =
-            match self.key_stage.as_deref() {
-                None => None,
-                Some(k) => Some(KeyStage::parse(k).ok_or_else(|| {
-                    bad("key_stage", "must be EYFS, KS1, KS2, KS3, KS4 or post16")
-                })?),
-            };
-        if self
-            .q
-            .as_ref()
-            .is_some_and(|q| q.chars().count() > 100 || q.trim().is_empty())
-        {
+        let year_group =
+            self.year_group.as_deref().map(YearGroup::parse).transpose().map_err(|r| bad("year_group", r))?;
+        let key_stage = match self.key_stage.as_deref() {
+            None => None,
+            Some(k) => {
+                Some(KeyStage::parse(k).ok_or_else(|| bad("key_stage", "must be EYFS, KS1, KS2, KS3, KS4 or post16"))?)
+            }
+        };
+        if self.q.as_ref().is_some_and(|q| q.chars().count() > 100 || q.trim().is_empty()) {
             return Err(bad("q", "must be 1 to 100 characters"));
         }
         if let Some(l) = &self.lcs_id {
@@ -644,9 +597,7 @@ fn tags(headers: &HeaderMap, name: header::HeaderName) -> Option<Vec<String>> {
 }
 
 fn child_response(status: actix_web::http::StatusCode, record: &ChildRecord) -> HttpResponse {
-    HttpResponse::build(status)
-        .insert_header((header::ETAG, record.etag()))
-        .json(Child::from(record))
+    HttpResponse::build(status).insert_header((header::ETAG, record.etag())).json(Child::from(record))
 }
 
 /// Adds a child to the roll (`vso`, `vs_admin`).
@@ -672,16 +623,12 @@ pub async fn create_child(
     body: web::Json<ChildInput>,
 ) -> Result<HttpResponse, ApiError> {
     // Role first: a caller who may not create learns nothing about what would have been valid.
-    user.require_any(children::WRITERS, "child.create", "child")
-        .await?;
+    user.require_any(children::WRITERS, "child.create", "child").await?;
     let draft = to_draft(body.into_inner(), children::today())?;
     let record = children::create(&pool, &user, &policy, draft).await?;
     let location = format!("/api/v1/children/{}", record.row.id);
     let mut res = child_response(actix_web::http::StatusCode::CREATED, &record);
-    res.headers_mut().insert(
-        header::LOCATION,
-        header::HeaderValue::from_str(&location).map_err(ApiError::internal)?,
-    );
+    res.headers_mut().insert(header::LOCATION, header::HeaderValue::from_str(&location).map_err(ApiError::internal)?);
     Ok(res)
 }
 
@@ -707,12 +654,8 @@ pub async fn get_child(
 ) -> Result<HttpResponse, ApiError> {
     let record = children::get(&pool, &user, &path.into_inner().to_string()).await?;
     let etag = record.etag();
-    if tags(req.headers(), header::IF_NONE_MATCH)
-        .is_some_and(|t| t.iter().any(|t| t == "*" || *t == etag))
-    {
-        return Ok(HttpResponse::NotModified()
-            .insert_header((header::ETAG, etag))
-            .finish());
+    if tags(req.headers(), header::IF_NONE_MATCH).is_some_and(|t| t.iter().any(|t| t == "*" || *t == etag)) {
+        return Ok(HttpResponse::NotModified().insert_header((header::ETAG, etag)).finish());
     }
     Ok(child_response(actix_web::http::StatusCode::OK, &record))
 }
@@ -749,50 +692,31 @@ pub async fn update_child(
     req: HttpRequest,
     body: web::Bytes,
 ) -> Result<HttpResponse, ApiError> {
-    user.require_any(children::WRITERS, "child.update", "child")
-        .await?;
-    let content_type = req
-        .headers()
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("");
-    let essence = content_type
-        .split(';')
-        .next()
-        .unwrap_or("")
-        .trim()
-        .to_ascii_lowercase();
+    user.require_any(children::WRITERS, "child.update", "child").await?;
+    let content_type = req.headers().get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("");
+    let essence = content_type.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
     if essence != "application/merge-patch+json" && essence != "application/json" {
         return Err(ApiError::UnsupportedMediaType(
             "send the patch as application/merge-patch+json (or application/json)".into(),
         ));
     }
-    let patch: serde_json::Value = serde_json::from_slice(&body)
-        .map_err(|e| ApiError::BadRequest(format!("the body is not valid JSON: {e}")))?;
+    let patch: serde_json::Value =
+        serde_json::from_slice(&body).map_err(|e| ApiError::BadRequest(format!("the body is not valid JSON: {e}")))?;
     let Some(fields) = patch.as_object() else {
-        return Err(ApiError::BadRequest(
-            "a merge patch must be a JSON object".into(),
-        ));
+        return Err(ApiError::BadRequest("a merge patch must be a JSON object".into()));
     };
     if let Some(field) = fields.keys().find(|k| READ_ONLY.contains(&k.as_str())) {
         return Err(ApiError::BadRequest(format!("{field} is read-only")));
     }
     let if_match = tags(req.headers(), header::IF_MATCH);
     let today = children::today();
-    let record = children::update(
-        &pool,
-        &user,
-        &path.into_inner().to_string(),
-        if_match,
-        move |current| {
-            let mut doc = serde_json::to_value(as_input(current)).map_err(ApiError::internal)?;
-            json_patch::merge(&mut doc, &patch);
-            let input: ChildInput = serde_json::from_value(doc).map_err(|e| {
-                ApiError::BadRequest(format!("the patch does not fit a child: {e}"))
-            })?;
-            to_draft(input, today)
-        },
-    )
+    let record = children::update(&pool, &user, &path.into_inner().to_string(), if_match, move |current| {
+        let mut doc = serde_json::to_value(as_input(current)).map_err(ApiError::internal)?;
+        json_patch::merge(&mut doc, &patch);
+        let input: ChildInput = serde_json::from_value(doc)
+            .map_err(|e| ApiError::BadRequest(format!("the patch does not fit a child: {e}")))?;
+        to_draft(input, today)
+    })
     .await?;
     Ok(child_response(actix_web::http::StatusCode::OK, &record))
 }
@@ -819,9 +743,7 @@ pub async fn list_children(
     let limit = pagination::limit(limit)?;
     // The cursor is bound to the caller too, so a page token cannot cross caseloads.
     let binding = (&filter, &user.sub);
-    let after: Option<String> = cursor
-        .map(|c| cursors.decode("children", &binding, &c))
-        .transpose()?;
+    let after: Option<String> = cursor.map(|c| cursors.decode("children", &binding, &c)).transpose()?;
     let (records, more, view) = children::list(&pool, &user, filter.clone(), after, limit).await?;
     let binding = (&filter, &user.sub);
     let next_cursor = match (more, records.last()) {

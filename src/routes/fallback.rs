@@ -43,9 +43,10 @@ impl RouteTable {
             .iter()
             .filter(|(template, _)| {
                 template.len() == wanted.len()
-                    && template.iter().zip(&wanted).all(|(t, w)| {
-                        (t.starts_with('{') && t.ends_with('}') && !w.is_empty()) || t == w
-                    })
+                    && template
+                        .iter()
+                        .zip(&wanted)
+                        .all(|(t, w)| (t.starts_with('{') && t.ends_with('}') && !w.is_empty()) || t == w)
             })
             .flat_map(|(_, methods)| methods.iter().cloned())
             .collect();
@@ -56,23 +57,14 @@ impl RouteTable {
 }
 
 fn segments(path: &str) -> Vec<String> {
-    path.trim_end_matches('/')
-        .split('/')
-        .map(str::to_owned)
-        .collect()
+    path.trim_end_matches('/').split('/').map(str::to_owned).collect()
 }
 
 /// The default service.
-pub async fn fallback(
-    req: HttpRequest,
-    routes: web::Data<RouteTable>,
-) -> Result<actix_web::HttpResponse, ApiError> {
+pub async fn fallback(req: HttpRequest, routes: web::Data<RouteTable>) -> Result<actix_web::HttpResponse, ApiError> {
     match routes.allowed(req.path()) {
         Some(allow) if !allow.iter().any(|m| m == req.method().as_str()) => {
-            Err(ApiError::MethodNotAllowed {
-                method: req.method().to_string(),
-                allow,
-            })
+            Err(ApiError::MethodNotAllowed { method: req.method().to_string(), allow })
         }
         _ => Err(ApiError::NotFound(format!("no resource at {}", req.path()))),
     }
@@ -84,16 +76,9 @@ mod tests {
 
     #[test]
     fn templates_match_segments() {
-        let t = RouteTable {
-            routes: vec![(
-                segments("/api/v1/children/{child_id}"),
-                vec!["GET".into(), "PATCH".into()],
-            )],
-        };
-        assert_eq!(
-            t.allowed("/api/v1/children/abc"),
-            Some(vec!["GET".into(), "PATCH".into()])
-        );
+        let t =
+            RouteTable { routes: vec![(segments("/api/v1/children/{child_id}"), vec!["GET".into(), "PATCH".into()])] };
+        assert_eq!(t.allowed("/api/v1/children/abc"), Some(vec!["GET".into(), "PATCH".into()]));
         assert_eq!(t.allowed("/api/v1/children"), None);
         assert_eq!(t.allowed("/api/v1/children/abc/x"), None);
     }

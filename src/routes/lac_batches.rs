@@ -207,23 +207,15 @@ fn summary(row: BatchRow, with_outcomes: bool) -> BatchSummary {
 }
 
 /// Reads the body up to `limit` bytes, answering 413 beyond it.
-async fn read_body(
-    req: &HttpRequest,
-    mut payload: web::Payload,
-    limit: usize,
-) -> Result<web::BytesMut, ApiError> {
-    let declared = req
-        .headers()
-        .get(header::CONTENT_LENGTH)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.parse::<usize>().ok());
+async fn read_body(req: &HttpRequest, mut payload: web::Payload, limit: usize) -> Result<web::BytesMut, ApiError> {
+    let declared =
+        req.headers().get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()).and_then(|v| v.parse::<usize>().ok());
     if declared.is_some_and(|n| n > limit) {
         return Err(ApiError::PayloadTooLarge { limit });
     }
     let mut body = web::BytesMut::with_capacity(declared.unwrap_or(0).min(limit));
     while let Some(chunk) = payload.next().await {
-        let chunk =
-            chunk.map_err(|e| ApiError::BadRequest(format!("the body could not be read: {e}")))?;
+        let chunk = chunk.map_err(|e| ApiError::BadRequest(format!("the body could not be read: {e}")))?;
         if body.len() + chunk.len() > limit {
             return Err(ApiError::PayloadTooLarge { limit });
         }
@@ -253,14 +245,9 @@ const CSV_COLUMNS: &[&str] = &[
 fn parse_csv(body: &[u8]) -> Result<Vec<RawChange>, ApiError> {
     let body = body.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(body);
     std::str::from_utf8(body).map_err(|_| ApiError::BadRequest("the CSV is not UTF-8".into()))?;
-    let mut reader = csv::ReaderBuilder::new()
-        .has_headers(true)
-        .flexible(false)
-        .from_reader(body);
-    let headers = reader
-        .headers()
-        .map_err(|e| ApiError::BadRequest(format!("the CSV header row cannot be read: {e}")))?
-        .clone();
+    let mut reader = csv::ReaderBuilder::new().has_headers(true).flexible(false).from_reader(body);
+    let headers =
+        reader.headers().map_err(|e| ApiError::BadRequest(format!("the CSV header row cannot be read: {e}")))?.clone();
     let mut columns = Vec::with_capacity(headers.len());
     for h in headers.iter() {
         let name = h.trim();
@@ -271,9 +258,7 @@ fn parse_csv(body: &[u8]) -> Result<Vec<RawChange>, ApiError> {
             )));
         }
         if columns.contains(&name) {
-            return Err(ApiError::BadRequest(format!(
-                "the CSV column `{name}` appears twice"
-            )));
+            return Err(ApiError::BadRequest(format!("the CSV column `{name}` appears twice")));
         }
         columns.push(name);
     }
@@ -282,12 +267,8 @@ fn parse_csv(body: &[u8]) -> Result<Vec<RawChange>, ApiError> {
         if rows.len() >= lac_batches::MAX_CHANGES + 1 {
             break;
         }
-        let record =
-            record.map_err(|e| ApiError::BadRequest(format!("the CSV cannot be read: {e}")))?;
-        let mut raw = RawChange {
-            line: record.position().map(|p| p.line()),
-            ..RawChange::default()
-        };
+        let record = record.map_err(|e| ApiError::BadRequest(format!("the CSV cannot be read: {e}")))?;
+        let mut raw = RawChange { line: record.position().map(|p| p.line()), ..RawChange::default() };
         for (name, value) in columns.iter().zip(record.iter()) {
             let value = (!value.trim().is_empty()).then(|| value.trim().to_owned());
             match *name {
@@ -342,40 +323,18 @@ pub async fn submit_batch(
     req: HttpRequest,
     payload: web::Payload,
 ) -> Result<HttpResponse, ApiError> {
-    user.require_any(
-        lac_batches::SUBMITTERS,
-        "lac_status_batch.create",
-        "lac_status_batch",
-    )
-    .await?;
-    let content_type = req
-        .headers()
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("");
-    let essence = content_type
-        .split(';')
-        .next()
-        .unwrap_or("")
-        .trim()
-        .to_ascii_lowercase();
+    user.require_any(lac_batches::SUBMITTERS, "lac_status_batch.create", "lac_status_batch").await?;
+    let content_type = req.headers().get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("");
+    let essence = content_type.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
     let csv = match essence.as_str() {
         "application/json" => false,
         "text/csv" => true,
-        _ => {
-            return Err(ApiError::UnsupportedMediaType(
-                "send the list as application/json or text/csv".into(),
-            ))
-        }
+        _ => return Err(ApiError::UnsupportedMediaType("send the list as application/json or text/csv".into())),
     };
     let body = read_body(&req, payload, limits.max_bytes).await?;
     let q = query.into_inner();
     let submission = if csv {
-        Submission {
-            batch_ref: q.batch_ref,
-            period_ending: q.period_ending,
-            changes: parse_csv(&body)?,
-        }
+        Submission { batch_ref: q.batch_ref, period_ending: q.period_ending, changes: parse_csv(&body)? }
     } else {
         if q.batch_ref.is_some() || q.period_ending.is_some() {
             return Err(ApiError::BadRequest(
@@ -384,9 +343,7 @@ pub async fn submit_batch(
         }
         let input: BatchInput = serde_json::from_slice(&body).map_err(|e| {
             if e.is_data() {
-                ApiError::BadRequest(format!(
-                    "the JSON body does not match the expected shape: {e}"
-                ))
+                ApiError::BadRequest(format!("the JSON body does not match the expected shape: {e}"))
             } else {
                 ApiError::BadRequest(format!("the body is not valid JSON: {e}"))
             }
@@ -400,9 +357,7 @@ pub async fn submit_batch(
     match lac_batches::submit(&pool, &user, &policy, submission).await? {
         Submitted::Created(row) => {
             let location = format!("/api/v1/lac-status-batches/{}", row.id);
-            Ok(HttpResponse::Created()
-                .insert_header((header::LOCATION, location))
-                .json(summary(row, true)))
+            Ok(HttpResponse::Created().insert_header((header::LOCATION, location)).json(summary(row, true)))
         }
         Submitted::Replayed(row) => Ok(HttpResponse::Ok().json(summary(row, true))),
     }
@@ -473,19 +428,13 @@ pub async fn list_batches(
     let q = query.into_inner();
     let limit = pagination::limit(q.limit)?;
     let binding = &user.sub;
-    let before: Option<String> = q
-        .cursor
-        .map(|c| cursors.decode("lac_status_batches", binding, &c))
-        .transpose()?;
+    let before: Option<String> = q.cursor.map(|c| cursors.decode("lac_status_batches", binding, &c)).transpose()?;
     let (rows, more) = lac_batches::list(&pool, &user, before, limit).await?;
     let next_cursor = match (more, rows.last()) {
         (true, Some(last)) => Some(cursors.encode("lac_status_batches", binding, &last.id)?),
         _ => None,
     };
-    Ok(web::Json(BatchPage {
-        items: rows.into_iter().map(|r| summary(r, false)).collect(),
-        next_cursor,
-    }))
+    Ok(web::Json(BatchPage { items: rows.into_iter().map(|r| summary(r, false)).collect(), next_cursor }))
 }
 
 /// One change on a child's LAC timeline.
@@ -572,21 +521,12 @@ pub async fn list_status_changes(
     let child_id = path.into_inner().to_string();
     let q = query.into_inner();
     let limit = pagination::limit(q.limit)?;
-    let after: Option<(NaiveDate, String)> = q
-        .cursor
-        .map(|c| cursors.decode("status_changes", &child_id, &c))
-        .transpose()?;
+    let after: Option<(NaiveDate, String)> =
+        q.cursor.map(|c| cursors.decode("status_changes", &child_id, &c)).transpose()?;
     let (rows, more) = lac_batches::timeline(&pool, &user, &child_id, after, limit).await?;
     let next_cursor = match (more, rows.last()) {
-        (true, Some(last)) => Some(cursors.encode(
-            "status_changes",
-            &child_id,
-            &(last.effective_date, &last.id),
-        )?),
+        (true, Some(last)) => Some(cursors.encode("status_changes", &child_id, &(last.effective_date, &last.id))?),
         _ => None,
     };
-    Ok(web::Json(StatusChangePage {
-        items: rows.into_iter().map(Into::into).collect(),
-        next_cursor,
-    }))
+    Ok(web::Json(StatusChangePage { items: rows.into_iter().map(Into::into).collect(), next_cursor }))
 }

@@ -24,8 +24,5 @@ pub struct Me {
 )]
 #[get("/me")]
 pub async fn get_me(caller: Caller) -> web::Json<Me> {
-    web::Json(Me {
-        sub: caller.sub,
-        roles: caller.roles,
-    })
+    web::Json(Me { sub: caller.sub, roles: caller.roles })
 }

@@ -13,21 +13,19 @@ use utoipa_actix_web::service_config::ServiceConfig;
 
 /// Registers every documented route. Both the server and the OpenAPI document are built from this.
 pub fn configure(cfg: &mut ServiceConfig) {
-    cfg.service(operations::healthz)
-        .service(operations::readyz)
-        .service(
-            utoipa_actix_web::scope("/api/v1")
-                .service(me::get_me)
-                .service(children::list_children)
-                .service(children::create_child)
-                .service(children::get_child)
-                .service(children::update_child)
-                .service(lac_batches::list_status_changes)
-                .service(lac_batches::list_batches)
-                .service(lac_batches::submit_batch)
-                .service(lac_batches::get_batch)
-                .service(notifications::list_notifications)
-                .service(notifications::acknowledge_notification)
-                .service(audit_events::list_audit_events),
-        );
+    cfg.service(operations::healthz).service(operations::readyz).service(
+        utoipa_actix_web::scope("/api/v1")
+            .service(me::get_me)
+            .service(children::list_children)
+            .service(children::create_child)
+            .service(children::get_child)
+            .service(children::update_child)
+            .service(lac_batches::list_status_changes)
+            .service(lac_batches::list_batches)
+            .service(lac_batches::submit_batch)
+            .service(lac_batches::get_batch)
+            .service(notifications::list_notifications)
+            .service(notifications::acknowledge_notification)
+            .service(audit_events::list_audit_events),
+    );
 }

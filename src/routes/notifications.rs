@@ -108,12 +108,8 @@ pub async fn list_notifications(
 ) -> Result<web::Json<NotificationPage>, ApiError> {
     let q = query.into_inner();
     let limit = pagination::limit(q.limit)?;
-    if q.kind.as_ref().is_some_and(|k| k.len() > 40)
-        || q.recipient_id.as_ref().is_some_and(|r| r.len() > 255)
-    {
-        return Err(ApiError::BadRequest(
-            "kind or recipient_id is too long".into(),
-        ));
+    if q.kind.as_ref().is_some_and(|k| k.len() > 40) || q.recipient_id.as_ref().is_some_and(|r| r.len() > 255) {
+        return Err(ApiError::BadRequest("kind or recipient_id is too long".into()));
     }
     let filter = NotificationFilter {
         unread: q.unread.unwrap_or(false),
@@ -121,28 +117,14 @@ pub async fn list_notifications(
         child_id: q.child_id.map(|c| c.to_string()),
     };
     let binding = (&filter, &user.sub, &q.recipient_id);
-    let before: Option<String> = q
-        .cursor
-        .as_deref()
-        .map(|c| cursors.decode("notifications", &binding, c))
-        .transpose()?;
-    let (rows, more) = notifications::list(
-        &pool,
-        &user,
-        q.recipient_id.clone(),
-        filter.clone(),
-        before,
-        limit,
-    )
-    .await?;
+    let before: Option<String> =
+        q.cursor.as_deref().map(|c| cursors.decode("notifications", &binding, c)).transpose()?;
+    let (rows, more) = notifications::list(&pool, &user, q.recipient_id.clone(), filter.clone(), before, limit).await?;
     let next_cursor = match (more, rows.last()) {
         (true, Some(last)) => Some(cursors.encode("notifications", &binding, &last.id)?),
         _ => None,
     };
-    Ok(web::Json(NotificationPage {
-        items: rows.into_iter().map(Into::into).collect(),
-        next_cursor,
-    }))
+    Ok(web::Json(NotificationPage { items: rows.into_iter().map(Into::into).collect(), next_cursor }))
 }
 
 /// Acknowledges a notification of the caller's (or their team's). Idempotent: a second call answers 200 with the

@@ -74,11 +74,7 @@ impl NewAuditEvent {
             id: uuid::Uuid::now_v7().to_string(),
             occurred_at: truncate_to_micros(now),
             actor_id: actor_id.to_owned(),
-            actor_roles: roles
-                .iter()
-                .map(|r| r.as_str())
-                .collect::<Vec<_>>()
-                .join(","),
+            actor_roles: roles.iter().map(|r| r.as_str()).collect::<Vec<_>>().join(","),
             action: action.to_owned(),
             resource_type: resource_type.to_owned(),
             resource_id: None,
@@ -103,13 +99,7 @@ impl NewAuditEvent {
 
     /// Names the fields a change touched.
     pub fn changed_fields<S: AsRef<str>>(mut self, fields: &[S]) -> Self {
-        self.changed_fields = Some(
-            fields
-                .iter()
-                .map(AsRef::as_ref)
-                .collect::<Vec<_>>()
-                .join(","),
-        );
+        self.changed_fields = Some(fields.iter().map(AsRef::as_ref).collect::<Vec<_>>().join(","));
         self
     }
 }
@@ -152,15 +142,10 @@ impl AuditLog {
             return Ok(());
         }
         let (done, wait) = oneshot::channel();
-        self.tx
-            .send(Pending { events, done })
-            .await
-            .map_err(|_| ApiError::internal("the audit writer has stopped"))?;
+        self.tx.send(Pending { events, done }).await.map_err(|_| ApiError::internal("the audit writer has stopped"))?;
         match wait.await {
             Ok(Ok(())) => Ok(()),
-            Ok(Err(cause)) => Err(ApiError::Unavailable(format!(
-                "audit write failed: {cause}"
-            ))),
+            Ok(Err(cause)) => Err(ApiError::Unavailable(format!("audit write failed: {cause}"))),
             Err(_) => Err(ApiError::internal("the audit writer dropped a request")),
         }
     }
@@ -179,14 +164,10 @@ async fn write_loop(pool: Pool, mut rx: mpsc::Receiver<Pending>) {
                 Err(_) => break,
             }
         }
-        let rows: Vec<NewAuditEvent> = batch
-            .iter()
-            .flat_map(|p| p.events.iter().cloned())
-            .collect();
+        let rows: Vec<NewAuditEvent> = batch.iter().flat_map(|p| p.events.iter().cloned()).collect();
         let result = db::run(&pool, move |conn| {
             use diesel::Connection;
-            conn.transaction(|c| audit_repo::insert(c, &rows).map(|_| ()))
-                .map_err(ApiError::from)
+            conn.transaction(|c| audit_repo::insert(c, &rows).map(|_| ())).map_err(ApiError::from)
         })
         .await
         .map_err(|e| e.to_string());
@@ -218,8 +199,7 @@ pub async fn list(
     after: Option<String>,
     limit: i64,
 ) -> Result<(Vec<audit_repo::AuditEventRow>, bool), ApiError> {
-    user.require_any(&[Role::VsAdmin], "audit_event.list", "audit_event")
-        .await?;
+    user.require_any(&[Role::VsAdmin], "audit_event.list", "audit_event").await?;
     let mut event = user.event("audit_event.list", "audit_event", Outcome::Allowed);
     if let Some(child) = &filter.child_id {
         event = event.child(child.clone());

@@ -13,12 +13,7 @@ use diesel::Connection;
 /// Roles that may create and change children.
 pub const WRITERS: &[Role] = &[Role::VsAdmin, Role::Vso];
 /// Roles that may read children (each within its caseload).
-pub const READERS: &[Role] = &[
-    Role::VsAdmin,
-    Role::Vso,
-    Role::SocialWorker,
-    Role::SenCaseworker,
-];
+pub const READERS: &[Role] = &[Role::VsAdmin, Role::Vso, Role::SocialWorker, Role::SenCaseworker];
 
 /// A stored child with the fields derived from it.
 #[derive(Debug, Clone)]
@@ -35,16 +30,8 @@ impl ChildRecord {
     fn new(row: ChildRow, today: NaiveDate) -> Self {
         let lac = LacStatus::parse(&row.lac_status).unwrap_or(LacStatus::LookedAfter);
         let pep_status = PepStatus::derive(lac, row.next_pep_due_on, today);
-        let key_stage = row
-            .year_group
-            .as_deref()
-            .and_then(|y| YearGroup::parse(y).ok())
-            .map(YearGroup::key_stage);
-        Self {
-            row,
-            pep_status,
-            key_stage,
-        }
+        let key_stage = row.year_group.as_deref().and_then(|y| YearGroup::parse(y).ok()).map(YearGroup::key_stage);
+        Self { row, pep_status, key_stage }
     }
 
     /// The entity tag: the stored version and the derived status (which can change overnight without a write).
@@ -65,18 +52,11 @@ fn caseload(user: &AuthUser) -> Option<Caseload> {
     }
     let social_worker = user.has(Role::SocialWorker).then(|| user.sub.clone());
     let sen_caseworker = user.has(Role::SenCaseworker).then(|| user.sub.clone());
-    (social_worker.is_some() || sen_caseworker.is_some()).then_some(Caseload::Allocated {
-        social_worker,
-        sen_caseworker,
-    })
+    (social_worker.is_some() || sen_caseworker.is_some())
+        .then_some(Caseload::Allocated { social_worker, sen_caseworker })
 }
 
-pub(crate) fn row_from_draft(
-    id: String,
-    d: ChildDraft,
-    version: i64,
-    created_at: chrono::NaiveDateTime,
-) -> ChildRow {
+pub(crate) fn row_from_draft(id: String, d: ChildDraft, version: i64, created_at: chrono::NaiveDateTime) -> ChildRow {
     let now = truncate_to_micros(Utc::now().naive_utc());
     ChildRow {
         id,
@@ -141,18 +121,13 @@ pub async fn create(
     user.require_any(WRITERS, "child.create", "child").await?;
     // A looked-after child with no due date gets the initial PEP timescale from the start of care.
     if draft.lac_status == LacStatus::LookedAfter && draft.next_pep_due_on.is_none() {
-        draft.next_pep_due_on = draft
-            .looked_after_since
-            .map(|since| policy.initial_pep_due(since));
+        draft.next_pep_due_on = draft.looked_after_since.map(|since| policy.initial_pep_due(since));
     }
     let id = uuid::Uuid::now_v7().to_string();
     let now = truncate_to_micros(Utc::now().naive_utc());
     let row = row_from_draft(id.clone(), draft, 1, now);
-    let event = user
-        .event("child.create", "child", Outcome::Allowed)
-        .resource(id.clone())
-        .child(id)
-        .changed_fields(&["*"]);
+    let event =
+        user.event("child.create", "child", Outcome::Allowed).resource(id.clone()).child(id).changed_fields(&["*"]);
     let stored = row.clone();
     db::run(pool, move |conn| {
         conn.transaction(|c| {
@@ -161,9 +136,7 @@ pub async fn create(
             Ok::<_, diesel::result::Error>(())
         })
         .map_err(|e| match ApiError::from(e) {
-            ApiError::Conflict(_) => {
-                ApiError::Conflict("a child with this lcs_id is already on the roll".into())
-            }
+            ApiError::Conflict(_) => ApiError::Conflict("a child with this lcs_id is already on the roll".into()),
             other => other,
         })
     })
@@ -174,12 +147,8 @@ pub async fn create(
 /// Records that `user` was refused child `id` (404 to them), then answers 404.
 async fn refuse(pool: &Pool, user: &AuthUser, action: &str, id: &str) -> ApiError {
     let lookup = id.to_owned();
-    let known = db::run(pool, move |conn| Ok(children_repo::exists(conn, &lookup)?))
-        .await
-        .unwrap_or(false);
-    let mut event = user
-        .event(action, "child", Outcome::Denied)
-        .resource(id.to_owned());
+    let known = db::run(pool, move |conn| Ok(children_repo::exists(conn, &lookup)?)).await.unwrap_or(false);
+    let mut event = user.event(action, "child", Outcome::Denied).resource(id.to_owned());
     if known {
         event = event.child(id.to_owned());
     }
@@ -193,23 +162,15 @@ async fn refuse(pool: &Pool, user: &AuthUser, action: &str, id: &str) -> ApiErro
 pub async fn get(pool: &Pool, user: &AuthUser, id: &str) -> Result<ChildRecord, ApiError> {
     user.require_any(READERS, "child.read", "child").await?;
     let Some(caseload) = caseload(user) else {
-        return Err(ApiError::Forbidden(
-            "your roles do not read children".into(),
-        ));
+        return Err(ApiError::Forbidden("your roles do not read children".into()));
     };
     let lookup = id.to_owned();
-    let row = db::run(pool, move |conn| {
-        Ok(children_repo::find(conn, &caseload, &lookup)?)
-    })
-    .await?;
+    let row = db::run(pool, move |conn| Ok(children_repo::find(conn, &caseload, &lookup)?)).await?;
     let Some(row) = row else {
         return Err(refuse(pool, user, "child.read", id).await);
     };
     user.audit()
-        .record(vec![user
-            .event("child.read", "child", Outcome::Allowed)
-            .resource(id.to_owned())
-            .child(id.to_owned())])
+        .record(vec![user.event("child.read", "child", Outcome::Allowed).resource(id.to_owned()).child(id.to_owned())])
         .await?;
     Ok(ChildRecord::new(row, today()))
 }
@@ -239,17 +200,11 @@ pub async fn list(
         Some(c) => (c, ListView::Full),
         None => {
             let exact = filter.lcs_id.is_some() || filter.upn.is_some();
-            let only_identity = ChildFilter {
-                lcs_id: filter.lcs_id.clone(),
-                upn: filter.upn.clone(),
-                ..Default::default()
-            };
             let only_identity =
-                serde_json::to_value(&only_identity).ok() == serde_json::to_value(&filter).ok();
+                ChildFilter { lcs_id: filter.lcs_id.clone(), upn: filter.upn.clone(), ..Default::default() };
+            let only_identity = serde_json::to_value(&only_identity).ok() == serde_json::to_value(&filter).ok();
             if !(exact && only_identity) {
-                user.audit()
-                    .record(vec![user.event("child.list", "child", Outcome::Denied)])
-                    .await?;
+                user.audit().record(vec![user.event("child.list", "child", Outcome::Denied)]).await?;
                 return Err(ApiError::Forbidden(
                     "epep may only look a child up by an exact lcs_id or upn filter".into(),
                 ));
@@ -259,8 +214,7 @@ pub async fn list(
     };
     let today = today();
     let (rows, more) = db::run(pool, move |conn| {
-        let mut rows =
-            children_repo::list(conn, &caseload, &filter, today, after.as_deref(), limit + 1)?;
+        let mut rows = children_repo::list(conn, &caseload, &filter, today, after.as_deref(), limit + 1)?;
         let more = rows.len() as i64 > limit;
         rows.truncate(limit as usize);
         Ok((rows, more))
@@ -268,20 +222,10 @@ pub async fn list(
     .await?;
     let events: Vec<NewAuditEvent> = rows
         .iter()
-        .map(|r| {
-            user.event("child.read", "child", Outcome::Allowed)
-                .resource(r.id.clone())
-                .child(r.id.clone())
-        })
+        .map(|r| user.event("child.read", "child", Outcome::Allowed).resource(r.id.clone()).child(r.id.clone()))
         .collect();
     user.audit().record(events).await?;
-    Ok((
-        rows.into_iter()
-            .map(|r| ChildRecord::new(r, today))
-            .collect(),
-        more,
-        view,
-    ))
+    Ok((rows.into_iter().map(|r| ChildRecord::new(r, today)).collect(), more, view))
 }
 
 /// Changes a child (`vso`, `vs_admin`) if `if_match` names its current version: 428 without it, 412 when stale.
@@ -299,16 +243,11 @@ where
 {
     user.require_any(WRITERS, "child.update", "child").await?;
     let Some(if_match) = if_match else {
-        return Err(ApiError::PreconditionRequired(
-            "send If-Match with the ETag of the child you are changing".into(),
-        ));
+        return Err(ApiError::PreconditionRequired("send If-Match with the ETag of the child you are changing".into()));
     };
     let lookup = id.to_owned();
     let today = today();
-    let user_event = user
-        .event("child.update", "child", Outcome::Allowed)
-        .resource(id.to_owned())
-        .child(id.to_owned());
+    let user_event = user.event("child.update", "child", Outcome::Allowed).resource(id.to_owned()).child(id.to_owned());
     let outcome = db::run(pool, move |conn| {
         conn.transaction::<_, ApiError, _>(|c| {
             let Some(row) = children_repo::find(c, &Caseload::All, &lookup)? else {
@@ -341,26 +280,17 @@ where
     match outcome {
         Ok(Some(record)) => Ok(record),
         Ok(None) => Err(refuse(pool, user, "child.update", id).await),
-        Err(ApiError::Conflict(_)) => Err(ApiError::Conflict(
-            "a child with this lcs_id is already on the roll".into(),
-        )),
+        Err(ApiError::Conflict(_)) => Err(ApiError::Conflict("a child with this lcs_id is already on the roll".into())),
         Err(e) => Err(e),
     }
 }
 
 /// Year groups allowed by a `year_group` and a `key_stage` filter together (`None` when neither is given).
-pub fn year_group_filter(
-    year_group: Option<YearGroup>,
-    key_stage: Option<KeyStage>,
-) -> Option<Vec<String>> {
+pub fn year_group_filter(year_group: Option<YearGroup>, key_stage: Option<KeyStage>) -> Option<Vec<String>> {
     match (year_group, key_stage) {
         (None, None) => None,
         (Some(y), None) => Some(vec![y.as_str().to_owned()]),
         (None, Some(k)) => Some(k.year_groups().into_iter().map(str::to_owned).collect()),
-        (Some(y), Some(k)) => Some(if y.key_stage() == k {
-            vec![y.as_str().to_owned()]
-        } else {
-            Vec::new()
-        }),
+        (Some(y), Some(k)) => Some(if y.key_stage() == k { vec![y.as_str().to_owned()] } else { Vec::new() }),
     }
 }

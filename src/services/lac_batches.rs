@@ -101,12 +101,7 @@ fn parse_bool(v: &str) -> Option<bool> {
     }
 }
 
-fn validate_row(
-    i: usize,
-    raw: RawChange,
-    today: NaiveDate,
-    errors: &mut Vec<FieldError>,
-) -> Option<Change> {
+fn validate_row(i: usize, raw: RawChange, today: NaiveDate, errors: &mut Vec<FieldError>) -> Option<Change> {
     let line = raw.line;
     let before = errors.len();
     let mut fail = |field: &str, reason: &str| errors.push(FieldError::row(i, line, field, reason));
@@ -126,21 +121,12 @@ fn validate_row(
     let change_raw = required("change_type", &raw.change_type);
     let eff_raw = required("effective_date", &raw.effective_date);
     let mut fail = |field: &str, reason: &str| errors.push(FieldError::row(i, line, field, reason));
-    let date = |v: &str| {
-        NaiveDate::parse_from_str(v, "%Y-%m-%d")
-            .ok()
-            .filter(|_| v.len() == 10)
-    };
+    let date = |v: &str| NaiveDate::parse_from_str(v, "%Y-%m-%d").ok().filter(|_| v.len() == 10);
 
     if let Some(Err(r)) = lcs_id.as_deref().map(rules::check_identifier) {
         fail("lcs_id", r);
     }
-    let upn = match raw
-        .upn
-        .as_deref()
-        .filter(|u| !u.trim().is_empty())
-        .map(Upn::parse)
-    {
+    let upn = match raw.upn.as_deref().filter(|u| !u.trim().is_empty()).map(Upn::parse) {
         Some(Ok(u)) => Some(u.as_str().to_owned()),
         Some(Err(r)) => {
             fail("upn", r);
@@ -166,10 +152,7 @@ fn validate_row(
     let kind = change_raw.as_deref().and_then(|c| {
         let k = ChangeType::parse(c);
         if k.is_none() {
-            fail(
-                "change_type",
-                &format!("must be one of: {}", ChangeType::NAMES.join(", ")),
-            );
+            fail("change_type", &format!("must be one of: {}", ChangeType::NAMES.join(", ")));
         }
         k
     });
@@ -195,47 +178,24 @@ fn validate_row(
     }
     let opt = |v: &Option<String>| v.clone().filter(|s| !s.trim().is_empty());
     let legal_status = opt(&raw.legal_status);
-    if let Some(Err(r)) = legal_status
-        .as_deref()
-        .map(|s| codes::LEGAL_STATUS.check(s))
-    {
+    if let Some(Err(r)) = legal_status.as_deref().map(|s| codes::LEGAL_STATUS.check(s)) {
         fail("legal_status", &r);
     }
     let placement_type = opt(&raw.placement_type);
-    if let Some(Err(r)) = placement_type
-        .as_deref()
-        .map(|s| codes::PLACEMENT_TYPE.check(s))
-    {
+    if let Some(Err(r)) = placement_type.as_deref().map(|s| codes::PLACEMENT_TYPE.check(s)) {
         fail("placement_type", &r);
     }
     let reason_code = opt(&raw.reason_code);
     match (kind, reason_code.as_deref()) {
         (Some(ChangeType::BecameLookedAfter), Some(r)) if !lac::REASON_NEW_EPISODE.contains(r) => {
-            fail(
-                "reason_code",
-                &format!(
-                    "a new episode's reason (RNE) {}",
-                    lac::REASON_NEW_EPISODE.reason()
-                ),
-            );
+            fail("reason_code", &format!("a new episode's reason (RNE) {}", lac::REASON_NEW_EPISODE.reason()));
         }
-        (Some(ChangeType::CeasedLookedAfter), None) => {
-            fail("reason_code", "is required (REC) when ceasing")
-        }
+        (Some(ChangeType::CeasedLookedAfter), None) => fail("reason_code", "is required (REC) when ceasing"),
         (Some(ChangeType::CeasedLookedAfter), Some(r)) if !lac::REASON_CEASED.contains(r) => {
-            fail(
-                "reason_code",
-                &format!(
-                    "a ceased episode's reason (REC) {}",
-                    lac::REASON_CEASED.reason()
-                ),
-            );
+            fail("reason_code", &format!("a ceased episode's reason (REC) {}", lac::REASON_CEASED.reason()));
         }
         (Some(ChangeType::LegalStatusChanged | ChangeType::PlacementChanged), Some(_)) => {
-            fail(
-                "reason_code",
-                "is only given for became_looked_after (RNE) or ceased_looked_after (REC)",
-            );
+            fail("reason_code", "is only given for became_looked_after (RNE) or ceased_looked_after (REC)");
         }
         _ => {}
     }
@@ -303,14 +263,9 @@ fn validate(sub: Submission, today: NaiveDate) -> Result<Checked, ApiError> {
     }
     let mut errors = Vec::new();
     let batch_ref = match sub.batch_ref.as_deref().map(str::trim) {
-        Some(r) if (1..=100).contains(&r.len()) && r.bytes().all(|b| b.is_ascii_graphic()) => {
-            Some(r.to_owned())
-        }
+        Some(r) if (1..=100).contains(&r.len()) && r.bytes().all(|b| b.is_ascii_graphic()) => Some(r.to_owned()),
         Some(_) => {
-            errors.push(FieldError::new(
-                "batch_ref",
-                "must be 1 to 100 printable characters without spaces",
-            ));
+            errors.push(FieldError::new("batch_ref", "must be 1 to 100 printable characters without spaces"));
             None
         }
         None => {
@@ -322,10 +277,7 @@ fn validate(sub: Submission, today: NaiveDate) -> Result<Checked, ApiError> {
         Some(p) => match NaiveDate::parse_from_str(p, "%Y-%m-%d") {
             Ok(d) => Some(d),
             Err(_) => {
-                errors.push(FieldError::new(
-                    "period_ending",
-                    "must be a date written YYYY-MM-DD",
-                ));
+                errors.push(FieldError::new("period_ending", "must be a date written YYYY-MM-DD"));
                 None
             }
         },
@@ -357,13 +309,9 @@ fn validate(sub: Submission, today: NaiveDate) -> Result<Checked, ApiError> {
         }
     }
     match (batch_ref, period_ending) {
-        (Some(batch_ref), Some(period_ending)) => Ok(Checked {
-            batch_ref,
-            period_ending,
-            changes,
-            row_errors: errors,
-            tainted,
-        }),
+        (Some(batch_ref), Some(period_ending)) => {
+            Ok(Checked { batch_ref, period_ending, changes, row_errors: errors, tainted })
+        }
         _ => Err(ApiError::validation(errors)),
     }
 }
@@ -393,22 +341,10 @@ struct Context {
 }
 
 /// Validates and applies a batch (`lcs`, `vs_admin`).
-pub async fn submit(
-    pool: &Pool,
-    user: &AuthUser,
-    policy: &Policy,
-    sub: Submission,
-) -> Result<Submitted, ApiError> {
-    user.require_any(SUBMITTERS, "lac_status_batch.create", "lac_status_batch")
-        .await?;
+pub async fn submit(pool: &Pool, user: &AuthUser, policy: &Policy, sub: Submission) -> Result<Submitted, ApiError> {
+    user.require_any(SUBMITTERS, "lac_status_batch.create", "lac_status_batch").await?;
     let today = crate::services::children::today();
-    let Checked {
-        batch_ref,
-        period_ending,
-        changes,
-        row_errors,
-        tainted,
-    } = validate(sub, today)?;
+    let Checked { batch_ref, period_ending, changes, row_errors, tainted } = validate(sub, today)?;
     let hash = content_hash(period_ending, &changes)?;
     let ctx = Context {
         batch_ref,
@@ -428,9 +364,7 @@ pub async fn submit(
                 other => return other,
             }
         }
-        Err(ApiError::Conflict(
-            "the batch is being applied by another request; retry".into(),
-        ))
+        Err(ApiError::Conflict("the batch is being applied by another request; retry".into()))
     })
     .await
 }
@@ -472,10 +406,7 @@ fn apply(conn: &mut DbConnection, ctx: &Context) -> Result<Submitted, ApiError> 
     };
     if ctx.row_errors.is_empty() {
         match lac_repo::insert_batch(conn, &batch) {
-            Err(diesel::result::Error::DatabaseError(
-                diesel::result::DatabaseErrorKind::UniqueViolation,
-                _,
-            )) => {
+            Err(diesel::result::Error::DatabaseError(diesel::result::DatabaseErrorKind::UniqueViolation, _)) => {
                 return Err(ApiError::Conflict(RACE.into()));
             }
             other => other?,
@@ -495,17 +426,12 @@ fn apply(conn: &mut DbConnection, ctx: &Context) -> Result<Submitted, ApiError> 
         }
     }
     let lcs_ids: Vec<String> = by_child.iter().map(|(l, _)| l.clone()).collect();
-    let stored_children: HashMap<String, ChildRow> = lac_repo::children_by_lcs_id(conn, &lcs_ids)?
-        .into_iter()
-        .map(|r| (r.lcs_id.clone(), r))
-        .collect();
+    let stored_children: HashMap<String, ChildRow> =
+        lac_repo::children_by_lcs_id(conn, &lcs_ids)?.into_iter().map(|r| (r.lcs_id.clone(), r)).collect();
     let stored_ids: Vec<String> = stored_children.values().map(|r| r.id.clone()).collect();
     let mut stored_changes: HashMap<String, Vec<ChangeRow>> = HashMap::new();
     for ch in lac_repo::changes_for_children(conn, &stored_ids)? {
-        stored_changes
-            .entry(ch.child_id.clone())
-            .or_default()
-            .push(ch);
+        stored_changes.entry(ch.child_id.clone()).or_default().push(ch);
     }
 
     let mut errors = ctx.row_errors.clone();
@@ -513,16 +439,10 @@ fn apply(conn: &mut DbConnection, ctx: &Context) -> Result<Submitted, ApiError> 
     for (lcs_id, rows) in &by_child {
         let mut timeline: Vec<TimelineEntry> = Vec::new();
         if let Some(child) = stored_children.get(lcs_id) {
-            for (seq, ch) in stored_changes
-                .get(&child.id)
-                .into_iter()
-                .flatten()
-                .enumerate()
-            {
+            for (seq, ch) in stored_changes.get(&child.id).into_iter().flatten().enumerate() {
                 timeline.push(TimelineEntry {
                     effective_date: ch.effective_date,
-                    change_type: ChangeType::parse(&ch.change_type)
-                        .unwrap_or(ChangeType::PlacementChanged),
+                    change_type: ChangeType::parse(&ch.change_type).unwrap_or(ChangeType::PlacementChanged),
                     reason_code: ch.reason_code.clone(),
                     legal_status: ch.legal_status.clone(),
                     placement_type: ch.placement_type.clone(),
@@ -548,11 +468,7 @@ fn apply(conn: &mut DbConnection, ctx: &Context) -> Result<Submitted, ApiError> 
             });
         }
         lac::sort(&mut timeline);
-        let checked = if ctx.tainted.contains(lcs_id) {
-            Vec::new()
-        } else {
-            lac::check(&timeline)
-        };
+        let checked = if ctx.tainted.contains(lcs_id) { Vec::new() } else { lac::check(&timeline) };
         for v in checked {
             let c = &ctx.changes[v.index];
             errors.push(FieldError::row(c.index, c.line, v.field, v.reason));
@@ -584,22 +500,16 @@ fn apply(conn: &mut DbConnection, ctx: &Context) -> Result<Submitted, ApiError> 
         let next_pep_due_on = match (lac_status, old) {
             (LacStatus::Ceased, _) => None,
             (LacStatus::LookedAfter, Some(o))
-                if o.lac_status == "looked_after"
-                    && o.looked_after_since == derived.looked_after_since =>
+                if o.lac_status == "looked_after" && o.looked_after_since == derived.looked_after_since =>
             {
                 o.next_pep_due_on
             }
-            (LacStatus::LookedAfter, _) => derived
-                .looked_after_since
-                .map(|d| ctx.policy.initial_pep_due(d)),
+            (LacStatus::LookedAfter, _) => derived.looked_after_since.map(|d| ctx.policy.initial_pep_due(d)),
         };
         let row = ChildRow {
             id: old.map_or_else(|| uuid::Uuid::now_v7().to_string(), |o| o.id.clone()),
             lcs_id: lcs_id.clone(),
-            upn: newest
-                .upn
-                .clone()
-                .or_else(|| old.and_then(|o| o.upn.clone())),
+            upn: newest.upn.clone().or_else(|| old.and_then(|o| o.upn.clone())),
             first_name: newest.first_name.clone(),
             last_name: newest.last_name.clone(),
             date_of_birth: newest.date_of_birth,
@@ -608,30 +518,19 @@ fn apply(conn: &mut DbConnection, ctx: &Context) -> Result<Submitted, ApiError> 
             lac_status: lac_status.as_str().to_owned(),
             looked_after_since: derived.looked_after_since,
             ceased_on: derived.ceased_on,
-            legal_status: derived
-                .legal_status
-                .clone()
-                .or_else(|| old.and_then(|o| o.legal_status.clone())),
-            placement_type: derived
-                .placement_type
-                .clone()
-                .or_else(|| old.and_then(|o| o.placement_type.clone())),
+            legal_status: derived.legal_status.clone().or_else(|| old.and_then(|o| o.legal_status.clone())),
+            placement_type: derived.placement_type.clone().or_else(|| old.and_then(|o| o.placement_type.clone())),
             placement_provider: old.and_then(|o| o.placement_provider.clone()),
             placement_out_of_authority: derived
                 .out_of_authority
                 .or_else(|| old.and_then(|o| o.placement_out_of_authority)),
-            placement_started_on: derived
-                .placement_started_on
-                .or_else(|| old.and_then(|o| o.placement_started_on)),
+            placement_started_on: derived.placement_started_on.or_else(|| old.and_then(|o| o.placement_started_on)),
             school_urn: old.and_then(|o| o.school_urn.clone()),
             school_name: old.and_then(|o| o.school_name.clone()),
             year_group: old.and_then(|o| o.year_group.clone()),
             sen_status: old.map_or_else(|| "none".to_owned(), |o| o.sen_status.clone()),
             vso_id: old.and_then(|o| o.vso_id.clone()),
-            social_worker_id: derived
-                .social_worker_id
-                .clone()
-                .or_else(|| old.and_then(|o| o.social_worker_id.clone())),
+            social_worker_id: derived.social_worker_id.clone().or_else(|| old.and_then(|o| o.social_worker_id.clone())),
             sen_caseworker_id: old.and_then(|o| o.sen_caseworker_id.clone()),
             next_pep_due_on,
             version: old.map_or(1, |o| o.version + 1),
@@ -640,15 +539,7 @@ fn apply(conn: &mut DbConnection, ctx: &Context) -> Result<Submitted, ApiError> 
         };
         let event = ctx
             .actor
-            .event(
-                if old.is_some() {
-                    "child.update"
-                } else {
-                    "child.create"
-                },
-                "child",
-                Outcome::Allowed,
-            )
+            .event(if old.is_some() { "child.update" } else { "child.create" }, "child", Outcome::Allowed)
             .resource(row.id.clone())
             .child(row.id.clone());
         events.push(match old {
@@ -681,12 +572,7 @@ fn apply(conn: &mut DbConnection, ctx: &Context) -> Result<Submitted, ApiError> 
                 lcs_id: lcs_id.clone(),
                 child_id: row.id.clone(),
                 change_type: c.change_type.to_owned(),
-                outcome: if old.is_some() {
-                    "child_updated"
-                } else {
-                    "child_created"
-                }
-                .to_owned(),
+                outcome: if old.is_some() { "child_updated" } else { "child_created" }.to_owned(),
             });
             let recipient = Recipient::person_or_admin_team(row.vso_id.as_deref());
             match c.kind {
@@ -722,13 +608,7 @@ fn apply(conn: &mut DbConnection, ctx: &Context) -> Result<Submitted, ApiError> 
     lac_repo::insert_changes(conn, &change_rows)?;
     let notified = notifications::notify(conn, notices)?;
     events.push(
-        ctx.actor
-            .event(
-                "lac_status_batch.create",
-                "lac_status_batch",
-                Outcome::Allowed,
-            )
-            .resource(batch.id.clone()),
+        ctx.actor.event("lac_status_batch.create", "lac_status_batch", Outcome::Allowed).resource(batch.id.clone()),
     );
     audit_repo::insert(conn, &events)?;
     batch.children_created = created;
@@ -741,23 +621,13 @@ fn apply(conn: &mut DbConnection, ctx: &Context) -> Result<Submitted, ApiError> 
 
 /// One batch (`lcs` sees only its own; `vs_admin` all).
 pub async fn get(pool: &Pool, user: &AuthUser, id: &str) -> Result<BatchRow, ApiError> {
-    user.require_any(SUBMITTERS, "lac_status_batch.read", "lac_status_batch")
-        .await?;
+    user.require_any(SUBMITTERS, "lac_status_batch.read", "lac_status_batch").await?;
     let only = (!user.has(Role::VsAdmin)).then(|| user.sub.clone());
     let lookup = id.to_owned();
-    let row = db::run(pool, move |conn| {
-        Ok(lac_repo::find(conn, &lookup, only.as_deref())?)
-    })
-    .await?;
-    let outcome = if row.is_some() {
-        Outcome::Allowed
-    } else {
-        Outcome::Denied
-    };
+    let row = db::run(pool, move |conn| Ok(lac_repo::find(conn, &lookup, only.as_deref())?)).await?;
+    let outcome = if row.is_some() { Outcome::Allowed } else { Outcome::Denied };
     user.audit()
-        .record(vec![user
-            .event("lac_status_batch.read", "lac_status_batch", outcome)
-            .resource(id.to_owned())])
+        .record(vec![user.event("lac_status_batch.read", "lac_status_batch", outcome).resource(id.to_owned())])
         .await?;
     row.ok_or_else(|| ApiError::NotFound("no such batch".into()))
 }
@@ -769,8 +639,7 @@ pub async fn list(
     before: Option<String>,
     limit: i64,
 ) -> Result<(Vec<BatchRow>, bool), ApiError> {
-    user.require_any(SUBMITTERS, "lac_status_batch.list", "lac_status_batch")
-        .await?;
+    user.require_any(SUBMITTERS, "lac_status_batch.list", "lac_status_batch").await?;
     let only = (!user.has(Role::VsAdmin)).then(|| user.sub.clone());
     let (rows, more) = db::run(pool, move |conn| {
         let mut rows = lac_repo::list(conn, only.as_deref(), before.as_deref(), limit + 1)?;
@@ -779,13 +648,7 @@ pub async fn list(
         Ok((rows, more))
     })
     .await?;
-    user.audit()
-        .record(vec![user.event(
-            "lac_status_batch.list",
-            "lac_status_batch",
-            Outcome::Allowed,
-        )])
-        .await?;
+    user.audit().record(vec![user.event("lac_status_batch.list", "lac_status_batch", Outcome::Allowed)]).await?;
     Ok((rows, more))
 }
 

@@ -41,10 +41,7 @@ pub struct Notice {
 }
 
 /// Stores `notices` and returns their ids. Call inside the transaction of the event that causes them.
-pub fn notify(
-    conn: &mut DbConnection,
-    notices: Vec<Notice>,
-) -> Result<Vec<String>, diesel::result::Error> {
+pub fn notify(conn: &mut DbConnection, notices: Vec<Notice>) -> Result<Vec<String>, diesel::result::Error> {
     let now = truncate_to_micros(Utc::now().naive_utc());
     let rows: Vec<NotificationRow> = notices
         .into_iter()
@@ -76,34 +73,19 @@ fn inbox(user: &AuthUser, recipient_id: Option<String>) -> Result<Inbox, ApiErro
     match recipient_id {
         Some(other) if other != user.sub => {
             if !user.has(Role::VsAdmin) {
-                return Err(ApiError::Forbidden(
-                    "only vs_admin may read another person's notifications".into(),
-                ));
+                return Err(ApiError::Forbidden("only vs_admin may read another person's notifications".into()));
             }
-            Ok(Inbox {
-                recipient_id: other,
-                teams: Vec::new(),
-            })
+            Ok(Inbox { recipient_id: other, teams: Vec::new() })
         }
         _ => Ok(Inbox {
             recipient_id: user.sub.clone(),
-            teams: user
-                .roles
-                .iter()
-                .filter(|r| **r == Role::VsAdmin)
-                .map(|r| r.as_str().to_owned())
-                .collect(),
+            teams: user.roles.iter().filter(|r| **r == Role::VsAdmin).map(|r| r.as_str().to_owned()).collect(),
         }),
     }
 }
 
 /// Roles that have notifications.
-pub const READERS: &[Role] = &[
-    Role::VsAdmin,
-    Role::Vso,
-    Role::SocialWorker,
-    Role::SenCaseworker,
-];
+pub const READERS: &[Role] = &[Role::VsAdmin, Role::Vso, Role::SocialWorker, Role::SenCaseworker];
 
 /// A page of the caller's notifications, newest first.
 pub async fn list(
@@ -114,24 +96,16 @@ pub async fn list(
     before: Option<String>,
     limit: i64,
 ) -> Result<(Vec<NotificationRow>, bool), ApiError> {
-    user.require_any(READERS, "notification.list", "notification")
-        .await?;
+    user.require_any(READERS, "notification.list", "notification").await?;
     let inbox = match inbox(user, recipient_id) {
         Ok(i) => i,
         Err(e) => {
-            user.audit()
-                .record(vec![user.event(
-                    "notification.list",
-                    "notification",
-                    Outcome::Denied,
-                )])
-                .await?;
+            user.audit().record(vec![user.event("notification.list", "notification", Outcome::Denied)]).await?;
             return Err(e);
         }
     };
     let (rows, more) = db::run(pool, move |conn| {
-        let mut rows =
-            notifications_repo::list(conn, &inbox, &filter, before.as_deref(), limit + 1)?;
+        let mut rows = notifications_repo::list(conn, &inbox, &filter, before.as_deref(), limit + 1)?;
         let more = rows.len() as i64 > limit;
         rows.truncate(limit as usize);
         Ok((rows, more))
@@ -141,9 +115,7 @@ pub async fn list(
         .iter()
         .filter_map(|r| r.child_id.as_ref().map(|c| (r, c)))
         .map(|(r, c)| {
-            user.event("notification.read", "notification", Outcome::Allowed)
-                .resource(r.id.clone())
-                .child(c.clone())
+            user.event("notification.read", "notification", Outcome::Allowed).resource(r.id.clone()).child(c.clone())
         })
         .collect();
     user.audit().record(events).await?;
@@ -151,19 +123,12 @@ pub async fn list(
 }
 
 /// Acknowledges one of the caller's notifications (or their team's). Idempotent: the first time stands.
-pub async fn acknowledge(
-    pool: &Pool,
-    user: &AuthUser,
-    id: &str,
-) -> Result<NotificationRow, ApiError> {
-    user.require_any(READERS, "notification.acknowledge", "notification")
-        .await?;
+pub async fn acknowledge(pool: &Pool, user: &AuthUser, id: &str) -> Result<NotificationRow, ApiError> {
+    user.require_any(READERS, "notification.acknowledge", "notification").await?;
     let inbox = inbox(user, None)?;
     let by = user.sub.clone();
     let lookup = id.to_owned();
-    let mut event = user
-        .event("notification.acknowledge", "notification", Outcome::Allowed)
-        .resource(id.to_owned());
+    let mut event = user.event("notification.acknowledge", "notification", Outcome::Allowed).resource(id.to_owned());
     let row = db::run(pool, move |conn| {
         use diesel::Connection;
         conn.transaction::<_, ApiError, _>(|c| {
@@ -172,9 +137,7 @@ pub async fn acknowledge(
             };
             let now = truncate_to_micros(Utc::now().naive_utc());
             if notifications_repo::acknowledge(c, &lookup, &by, now)? == 1 {
-                if let Some(Some(child)) =
-                    notifications_repo::find(c, &inbox, &lookup)?.map(|r| r.child_id)
-                {
+                if let Some(Some(child)) = notifications_repo::find(c, &inbox, &lookup)?.map(|r| r.child_id) {
                     event = event.child(child);
                 }
                 crate::db::audit_repo::insert(c, &[event])?;
@@ -191,9 +154,7 @@ pub async fn acknowledge(
                     .event("notification.acknowledge", "notification", Outcome::Denied)
                     .resource(id.to_owned())])
                 .await?;
-            Err(ApiError::NotFound(
-                "no such notification in your inbox".into(),
-            ))
+            Err(ApiError::NotFound("no such notification in your inbox".into()))
         }
     }
 }

@@ -15,16 +15,12 @@ pub struct Policy {
 impl Policy {
     /// When the initial PEP is due for a child who became looked after on `since`.
     pub fn initial_pep_due(&self, since: NaiveDate) -> NaiveDate {
-        self.calendar
-            .add_working_days(since, self.initial_pep_working_days)
+        self.calendar.add_working_days(since, self.initial_pep_working_days)
     }
 }
 
 impl Default for Policy {
     fn default() -> Self {
-        Self {
-            calendar: WorkingDays::default(),
-            initial_pep_working_days: 10,
-        }
+        Self { calendar: WorkingDays::default(), initial_pep_working_days: 10 }
     }
 }

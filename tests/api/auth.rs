@@ -29,10 +29,7 @@ fn claims(sub: &str, roles: &[&str]) -> Value {
 
 /// `claims` with `name` removed.
 fn without(mut claims: Value, name: &str) -> Value {
-    claims
-        .as_object_mut()
-        .expect("claims are an object")
-        .remove(name);
+    claims.as_object_mut().expect("claims are an object").remove(name);
     claims
 }
 
@@ -49,12 +46,7 @@ fn sign(alg: Algorithm, kid: Option<&str>, claims: &Value, key: &EncodingKey) ->
 }
 
 fn hs256(claims: &Value, secret: &str) -> String {
-    sign(
-        Algorithm::HS256,
-        None,
-        claims,
-        &EncodingKey::from_secret(secret.as_bytes()),
-    )
+    sign(Algorithm::HS256, None, claims, &EncodingKey::from_secret(secret.as_bytes()))
 }
 
 fn rsa_key() -> EncodingKey {
@@ -72,12 +64,7 @@ fn b64(bytes: &[u8]) -> String {
 }
 
 fn header_of(res: &reqwest::Response, name: &str) -> String {
-    res.headers()
-        .get(name)
-        .unwrap_or_else(|| panic!("{name} header"))
-        .to_str()
-        .expect("ASCII header")
-        .to_owned()
+    res.headers().get(name).unwrap_or_else(|| panic!("{name} header")).to_str().expect("ASCII header").to_owned()
 }
 
 /// GET `path` with `authorization` as the raw `Authorization` header (none when `None`).
@@ -92,20 +79,11 @@ async fn get_raw(app: &TestApp, path: &str, authorization: Option<&str>) -> reqw
 /// Asserts a 401 problem carrying a `WWW-Authenticate: Bearer` challenge, and returns its body.
 async fn assert_unauthorized(res: reqwest::Response) -> Value {
     let challenge = header_of(&res, "www-authenticate");
-    assert!(
-        challenge.starts_with("Bearer"),
-        "WWW-Authenticate was {challenge}"
-    );
+    assert!(challenge.starts_with("Bearer"), "WWW-Authenticate was {challenge}");
     assert_eq!(header_of(&res, "cache-control"), "no-store");
     let body = problem(res, 401).await;
     assert_eq!(body["title"], "Authentication required", "{body}");
-    assert!(
-        body["type"]
-            .as_str()
-            .unwrap_or("")
-            .ends_with("/unauthorized"),
-        "{body}"
-    );
+    assert!(body["type"].as_str().unwrap_or("").ends_with("/unauthorized"), "{body}");
     body
 }
 
@@ -115,10 +93,7 @@ async fn assert_refused(app: &TestApp, authorization: Option<&str>, reason: &str
     for path in ["/api/v1/me", "/api/v1/audit-events"] {
         let body = assert_unauthorized(get_raw(app, path, authorization).await).await;
         let detail = body["detail"].as_str().expect("detail");
-        assert!(
-            detail.contains(reason),
-            "{path}: detail {detail:?} should mention {reason:?}"
-        );
+        assert!(detail.contains(reason), "{path}: detail {detail:?} should mention {reason:?}");
     }
     assert_eq!(app.count("audit_events"), 0, "a 401 writes no audit row");
 }
@@ -162,27 +137,14 @@ async fn a_token_with_only_unknown_roles_may_use_me_but_nothing_else() {
     let token = hs256(&claims("user-0001", &["teacher", "VS_ADMIN"]), TEST_SECRET);
     assert_me(&app, &token, json!({"sub": "user-0001", "roles": []})).await;
 
-    let res = app
-        .get("/api/v1/audit-events", &token)
-        .send()
-        .await
-        .expect("sent");
+    let res = app.get("/api/v1/audit-events", &token).send().await.expect("sent");
     let request_id = header_of(&res, "x-request-id");
     assert!(res.headers().get("www-authenticate").is_none());
     let body = problem(res, 403).await;
-    assert!(
-        body["type"].as_str().unwrap_or("").ends_with("/forbidden"),
-        "{body}"
-    );
+    assert!(body["type"].as_str().unwrap_or("").ends_with("/forbidden"), "{body}");
     assert_eq!(
         app.audit_rows(),
-        vec![(
-            "user-0001".to_owned(),
-            "GET /api/v1/audit-events".to_owned(),
-            "denied".to_owned(),
-            None,
-            request_id,
-        )]
+        vec![("user-0001".to_owned(), "GET /api/v1/audit-events".to_owned(), "denied".to_owned(), None, request_id,)]
     );
 }
 
@@ -190,11 +152,7 @@ async fn a_token_with_only_unknown_roles_may_use_me_but_nothing_else() {
 async fn vs_admin_may_list_the_audit_trail_and_the_listing_is_audited() {
     let app = spawn_app().await;
     let token = hs256(&claims("vsa-0001", &["vs_admin"]), TEST_SECRET);
-    let res = app
-        .get("/api/v1/audit-events", &token)
-        .send()
-        .await
-        .expect("sent");
+    let res = app.get("/api/v1/audit-events", &token).send().await.expect("sent");
     assert_eq!(res.status().as_u16(), 200);
     assert!(header_of(&res, "content-type").starts_with("application/json"));
     assert_eq!(header_of(&res, "cache-control"), "no-store");
@@ -210,13 +168,7 @@ async fn vs_admin_may_list_the_audit_trail_and_the_listing_is_audited() {
     assert_eq!(items[0]["request_id"], request_id.as_str());
     assert_eq!(
         app.audit_rows(),
-        vec![(
-            "vsa-0001".to_owned(),
-            "audit_event.list".to_owned(),
-            "allowed".to_owned(),
-            None,
-            request_id,
-        )]
+        vec![("vsa-0001".to_owned(), "audit_event.list".to_owned(), "allowed".to_owned(), None, request_id,)]
     );
 }
 
@@ -224,29 +176,16 @@ async fn vs_admin_may_list_the_audit_trail_and_the_listing_is_audited() {
 async fn vso_may_not_list_the_audit_trail_and_the_refusal_is_audited() {
     let app = spawn_app().await;
     let token = hs256(&claims("vso-0003", &["vso"]), TEST_SECRET);
-    let res = app
-        .get("/api/v1/audit-events", &token)
-        .send()
-        .await
-        .expect("sent");
+    let res = app.get("/api/v1/audit-events", &token).send().await.expect("sent");
     let request_id = header_of(&res, "x-request-id");
     assert_eq!(header_of(&res, "cache-control"), "no-store");
     assert!(res.headers().get("www-authenticate").is_none());
     let body = problem(res, 403).await;
     assert_eq!(body["title"], "Forbidden");
-    assert!(
-        body["type"].as_str().unwrap_or("").ends_with("/forbidden"),
-        "{body}"
-    );
+    assert!(body["type"].as_str().unwrap_or("").ends_with("/forbidden"), "{body}");
     assert_eq!(
         app.audit_rows(),
-        vec![(
-            "vso-0003".to_owned(),
-            "audit_event.list".to_owned(),
-            "denied".to_owned(),
-            None,
-            request_id,
-        )]
+        vec![("vso-0003".to_owned(), "audit_event.list".to_owned(), "denied".to_owned(), None, request_id,)]
     );
 }
 
@@ -344,41 +283,21 @@ async fn spawn_with_rsa_pem() -> TestApp {
 #[actix_web::test]
 async fn jwks_accepts_rs256_with_kid_rsa_1() {
     let app = spawn_with_jwks().await;
-    let token = sign(
-        Algorithm::RS256,
-        Some("rsa-1"),
-        &claims("vso-0010", &["vso"]),
-        &rsa_key(),
-    );
+    let token = sign(Algorithm::RS256, Some("rsa-1"), &claims("vso-0010", &["vso"]), &rsa_key());
     assert_me(&app, &token, json!({"sub": "vso-0010", "roles": ["vso"]})).await;
 }
 
 #[actix_web::test]
 async fn jwks_accepts_es256_with_kid_ec_1() {
     let app = spawn_with_jwks().await;
-    let token = sign(
-        Algorithm::ES256,
-        Some("ec-1"),
-        &claims("vsa-0004", &["vs_admin"]),
-        &ec_key(),
-    );
-    assert_me(
-        &app,
-        &token,
-        json!({"sub": "vsa-0004", "roles": ["vs_admin"]}),
-    )
-    .await;
+    let token = sign(Algorithm::ES256, Some("ec-1"), &claims("vsa-0004", &["vs_admin"]), &ec_key());
+    assert_me(&app, &token, json!({"sub": "vsa-0004", "roles": ["vs_admin"]})).await;
 }
 
 #[actix_web::test]
 async fn jwks_refuses_an_unknown_kid() {
     let app = spawn_with_jwks().await;
-    let token = sign(
-        Algorithm::RS256,
-        Some("nope"),
-        &claims("vso-0011", &["vso"]),
-        &rsa_key(),
-    );
+    let token = sign(Algorithm::RS256, Some("nope"), &claims("vso-0011", &["vso"]), &rsa_key());
     assert_bearer_refused(&app, &token, "key id").await;
 }
 
@@ -390,12 +309,7 @@ async fn jwks_refuses_hs256_signed_with_the_shared_secret() {
     // Without a kid it matches no key of the two (which reason is reported is not pinned).
     assert_bearer_refused(&app, &hs256(&c, TEST_SECRET), "").await;
     // Naming a configured key does not let the token choose HS256 either.
-    let token = sign(
-        Algorithm::HS256,
-        Some("rsa-1"),
-        &c,
-        &EncodingKey::from_secret(TEST_SECRET.as_bytes()),
-    );
+    let token = sign(Algorithm::HS256, Some("rsa-1"), &c, &EncodingKey::from_secret(TEST_SECRET.as_bytes()));
     assert_bearer_refused(&app, &token, "algorithm").await;
 }
 
@@ -404,24 +318,15 @@ async fn jwks_refuses_hs256_keyed_with_the_rsa_public_key() {
     // The classic algorithm-confusion attack: an HMAC "signed" with the public key the server verifies with.
     let app = spawn_with_jwks().await;
     let public = std::fs::read(fixture("rsa-public.pem")).expect("RSA public fixture");
-    let token = sign(
-        Algorithm::HS256,
-        Some("rsa-1"),
-        &claims("vsa-0006", &["vs_admin"]),
-        &EncodingKey::from_secret(&public),
-    );
+    let token =
+        sign(Algorithm::HS256, Some("rsa-1"), &claims("vsa-0006", &["vs_admin"]), &EncodingKey::from_secret(&public));
     assert_bearer_refused(&app, &token, "algorithm").await;
 }
 
 #[actix_web::test]
 async fn jwks_refuses_a_token_whose_algorithm_does_not_match_its_key() {
     let app = spawn_with_jwks().await;
-    let token = sign(
-        Algorithm::ES256,
-        Some("rsa-1"),
-        &claims("vso-0012", &["vso"]),
-        &ec_key(),
-    );
+    let token = sign(Algorithm::ES256, Some("rsa-1"), &claims("vso-0012", &["vso"]), &ec_key());
     assert_bearer_refused(&app, &token, "algorithm").await;
 }
 
@@ -436,23 +341,13 @@ async fn jwks_still_checks_the_claims() {
 #[actix_web::test]
 async fn rsa_pem_accepts_rs256_without_kid() {
     let app = spawn_with_rsa_pem().await;
-    let token = sign(
-        Algorithm::RS256,
-        None,
-        &claims("vso-0014", &["vso", "teacher"]),
-        &rsa_key(),
-    );
+    let token = sign(Algorithm::RS256, None, &claims("vso-0014", &["vso", "teacher"]), &rsa_key());
     assert_me(&app, &token, json!({"sub": "vso-0014", "roles": ["vso"]})).await;
 }
 
 #[actix_web::test]
 async fn rsa_pem_refuses_es256() {
     let app = spawn_with_rsa_pem().await;
-    let token = sign(
-        Algorithm::ES256,
-        None,
-        &claims("vso-0015", &["vso"]),
-        &ec_key(),
-    );
+    let token = sign(Algorithm::ES256, None, &claims("vso-0015", &["vso"]), &ec_key());
     assert_bearer_refused(&app, &token, "algorithm").await;
 }

@@ -24,35 +24,22 @@ pub struct TestDb {
 impl TestDb {
     /// A fresh database: a new schema on `TEST_DATABASE_URL`, else an SQLite file in `dir`.
     pub fn fresh(dir: &std::path::Path) -> Self {
-        match std::env::var("TEST_DATABASE_URL")
-            .ok()
-            .filter(|u| !u.is_empty())
-        {
+        match std::env::var("TEST_DATABASE_URL").ok().filter(|u| !u.is_empty()) {
             Some(admin) => {
                 let schema = format!("t_{}", uuid::Uuid::new_v4().simple());
                 let mut conn = pg_admin(&admin);
-                diesel::sql_query(format!("CREATE SCHEMA {schema}"))
-                    .execute(&mut conn)
-                    .unwrap();
+                diesel::sql_query(format!("CREATE SCHEMA {schema}")).execute(&mut conn).unwrap();
                 let sep = if admin.contains('?') { '&' } else { '?' };
                 let url = format!("{admin}{sep}options=-csearch_path%3D{schema}");
-                Self {
-                    target: DatabaseTarget::Postgres(url),
-                    pg_cleanup: Some((admin, schema)),
-                }
+                Self { target: DatabaseTarget::Postgres(url), pg_cleanup: Some((admin, schema)) }
             }
-            None => Self {
-                target: DatabaseTarget::Sqlite(dir.join("test.db")),
-                pg_cleanup: None,
-            },
+            None => Self { target: DatabaseTarget::Sqlite(dir.join("test.db")), pg_cleanup: None },
         }
     }
 
     /// A new connection to the test's database.
     pub fn conn(&self) -> DbConnection {
-        ConnectionManager::new(self.target.clone())
-            .connect()
-            .unwrap()
+        ConnectionManager::new(self.target.clone()).connect().unwrap()
     }
 }
 
@@ -60,8 +47,7 @@ impl Drop for TestDb {
     fn drop(&mut self) {
         if let Some((admin, schema)) = &self.pg_cleanup {
             let mut conn = pg_admin(admin);
-            let _ = diesel::sql_query(format!("DROP SCHEMA IF EXISTS {schema} CASCADE"))
-                .execute(&mut conn);
+            let _ = diesel::sql_query(format!("DROP SCHEMA IF EXISTS {schema} CASCADE")).execute(&mut conn);
         }
     }
 }
@@ -122,13 +108,7 @@ pub async fn start(config: Config, db: TestDb, dir: tempfile::TempDir) -> TestAp
     let app = Application::build(config).await.unwrap();
     let base = format!("http://127.0.0.1:{}", app.port());
     actix_web::rt::spawn(app.run_until_stopped());
-    TestApp {
-        base,
-        client: reqwest::Client::new(),
-        auth,
-        db,
-        _dir: dir,
-    }
+    TestApp { base, client: reqwest::Client::new(), auth, db, _dir: dir }
 }
 
 impl TestApp {
@@ -154,10 +134,7 @@ impl TestApp {
             n: i64,
         }
         let mut conn = self.db.conn();
-        diesel::sql_query(format!("SELECT COUNT(*) AS n FROM {table}"))
-            .get_result::<N>(&mut conn)
-            .unwrap()
-            .n
+        diesel::sql_query(format!("SELECT COUNT(*) AS n FROM {table}")).get_result::<N>(&mut conn).unwrap().n
     }
 
     /// Audit events as `(actor_id, action, outcome, child_id, request_id)`, oldest first.
@@ -165,35 +142,16 @@ impl TestApp {
         use diesel::prelude::*;
         use virtual_school::db::schema::audit_events::dsl::*;
         let mut conn = self.db.conn();
-        audit_events
-            .select((actor_id, action, outcome, child_id, request_id))
-            .order(id.asc())
-            .load(&mut conn)
-            .unwrap()
+        audit_events.select((actor_id, action, outcome, child_id, request_id)).order(id.asc()).load(&mut conn).unwrap()
     }
 }
 
 /// Asserts a problem+json response and returns its body.
 pub async fn problem(res: reqwest::Response, status: u16) -> serde_json::Value {
     assert_eq!(res.status().as_u16(), status, "status");
-    let ct = res
-        .headers()
-        .get("content-type")
-        .unwrap()
-        .to_str()
-        .unwrap()
-        .to_owned();
-    assert!(
-        ct.starts_with("application/problem+json"),
-        "content-type was {ct}"
-    );
-    let rid = res
-        .headers()
-        .get("x-request-id")
-        .unwrap()
-        .to_str()
-        .unwrap()
-        .to_owned();
+    let ct = res.headers().get("content-type").unwrap().to_str().unwrap().to_owned();
+    assert!(ct.starts_with("application/problem+json"), "content-type was {ct}");
+    let rid = res.headers().get("x-request-id").unwrap().to_str().unwrap().to_owned();
     let body: serde_json::Value = res.json().await.unwrap();
     assert_eq!(body["status"], status, "body status");
     assert_eq!(body["instance"], rid, "instance is the request id");
@@ -205,7 +163,5 @@ pub async fn problem(res: reqwest::Response, status: u16) -> serde_json::Value {
 
 /// Path of a file under `tests/fixtures`.
 pub fn fixture(name: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/fixtures")
-        .join(name)
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures").join(name)
 }

@@ -13,25 +13,13 @@ fn change(lcs_id: &str, change_type: &str, date: &str) -> Value {
 }
 
 async fn submit(app: &TestApp, token: &str, body: &Value) -> reqwest::Response {
-    app.client
-        .post(app.url("/api/v1/lac-status-batches"))
-        .bearer_auth(token)
-        .json(body)
-        .send()
-        .await
-        .unwrap()
+    app.client.post(app.url("/api/v1/lac-status-batches")).bearer_auth(token).json(body).send().await.unwrap()
 }
 
 async fn child_by_lcs(app: &TestApp, lcs_id: &str) -> Value {
     let admin = app.token("admin-0001", &["vs_admin"]);
-    let page: Value = app
-        .get(&format!("/api/v1/children?lcs_id={lcs_id}"), &admin)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let page: Value =
+        app.get(&format!("/api/v1/children?lcs_id={lcs_id}"), &admin).send().await.unwrap().json().await.unwrap();
     page["items"][0].clone()
 }
 
@@ -53,13 +41,7 @@ async fn a_valid_batch_creates_children_timelines_pep_dates_and_notifications() 
     assert_eq!(res.status(), 201);
     let location = res.headers()["location"].to_str().unwrap().to_owned();
     let summary: Value = res.json().await.unwrap();
-    assert_eq!(
-        location,
-        format!(
-            "/api/v1/lac-status-batches/{}",
-            summary["id"].as_str().unwrap()
-        )
-    );
+    assert_eq!(location, format!("/api/v1/lac-status-batches/{}", summary["id"].as_str().unwrap()));
     assert_eq!(
         summary["counts"],
         json!({"changes": 3, "children_created": 2, "children_updated": 0, "notifications": 3})
@@ -86,61 +68,23 @@ async fn a_valid_batch_creates_children_timelines_pep_dates_and_notifications() 
     assert_eq!(app.count("notifications"), 3);
     // No VSO is allocated, so the vs_admin team is told.
     let admin = app.token("admin-0002", &["vs_admin"]);
-    let inbox: Value = app
-        .get("/api/v1/notifications", &admin)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let kinds: Vec<&str> = inbox["items"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|n| n["kind"].as_str().unwrap())
-        .collect();
-    assert_eq!(
-        kinds
-            .iter()
-            .filter(|k| **k == "became_looked_after")
-            .count(),
-        2
-    );
-    assert_eq!(
-        kinds
-            .iter()
-            .filter(|k| **k == "ceased_looked_after")
-            .count(),
-        1
-    );
-    assert!(inbox["items"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .all(|n| n["recipient_team"] == "vs_admin"));
+    let inbox: Value = app.get("/api/v1/notifications", &admin).send().await.unwrap().json().await.unwrap();
+    let kinds: Vec<&str> = inbox["items"].as_array().unwrap().iter().map(|n| n["kind"].as_str().unwrap()).collect();
+    assert_eq!(kinds.iter().filter(|k| **k == "became_looked_after").count(), 2);
+    assert_eq!(kinds.iter().filter(|k| **k == "ceased_looked_after").count(), 1);
+    assert!(inbox["items"].as_array().unwrap().iter().all(|n| n["recipient_team"] == "vs_admin"));
 
     // The timeline, in effective-date order, for anyone who may read the child.
     let timeline: Value = app
-        .get(
-            &format!(
-                "/api/v1/children/{}/status-changes",
-                two["id"].as_str().unwrap()
-            ),
-            &admin,
-        )
+        .get(&format!("/api/v1/children/{}/status-changes", two["id"].as_str().unwrap()), &admin)
         .send()
         .await
         .unwrap()
         .json()
         .await
         .unwrap();
-    let types: Vec<&str> = timeline["items"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|c| c["change_type"].as_str().unwrap())
-        .collect();
+    let types: Vec<&str> =
+        timeline["items"].as_array().unwrap().iter().map(|c| c["change_type"].as_str().unwrap()).collect();
     assert_eq!(types, vec!["became_looked_after", "ceased_looked_after"]);
 }
 
@@ -167,26 +111,14 @@ async fn the_same_batch_again_answers_200_and_different_content_409() {
 async fn concurrent_identical_posts_store_one_batch() {
     let app = spawn_app().await;
     let lcs = app.token("lcs-system", &["lcs"]);
-    let changes: Vec<Value> = (0..50)
-        .map(|i| change(&format!("LCS-{i:06}"), "became_looked_after", "2026-11-23"))
-        .collect();
+    let changes: Vec<Value> =
+        (0..50).map(|i| change(&format!("LCS-{i:06}"), "became_looked_after", "2026-11-23")).collect();
     let body = json!({"batch_ref": "W2", "period_ending": "2026-11-29", "changes": changes});
     let posts = (0..4).map(|_| submit(&app, &lcs, &body));
-    let statuses: Vec<u16> = futures_util::future::join_all(posts)
-        .await
-        .into_iter()
-        .map(|r| r.status().as_u16())
-        .collect();
-    assert_eq!(
-        statuses.iter().filter(|s| **s == 201).count(),
-        1,
-        "{statuses:?}"
-    );
-    assert_eq!(
-        statuses.iter().filter(|s| **s == 200).count(),
-        3,
-        "{statuses:?}"
-    );
+    let statuses: Vec<u16> =
+        futures_util::future::join_all(posts).await.into_iter().map(|r| r.status().as_u16()).collect();
+    assert_eq!(statuses.iter().filter(|s| **s == 201).count(), 1, "{statuses:?}");
+    assert_eq!(statuses.iter().filter(|s| **s == 200).count(), 3, "{statuses:?}");
     assert_eq!(app.count("lac_status_batches"), 1);
     assert_eq!(app.count("children"), 50);
     assert_eq!(app.count("lac_status_changes"), 50);
@@ -212,38 +144,16 @@ async fn any_bad_row_refuses_the_whole_batch_and_lists_every_bad_row() {
     ]});
     let p = problem(submit(&app, &lcs, &body).await, 422).await;
     let errors = p["errors"].as_array().unwrap();
-    let at = |i: u64, field: &str| {
-        errors
-            .iter()
-            .any(|e| e["index"] == i && e["field"] == field)
-    };
+    let at = |i: u64, field: &str| errors.iter().any(|e| e["index"] == i && e["field"] == field);
     assert!(at(1, "placement_type") && at(1, "sex"), "{errors:?}");
-    assert!(
-        at(2, "change_type"),
-        "ceasing a child who is not looked after: {errors:?}"
-    );
+    assert!(at(2, "change_type"), "ceasing a child who is not looked after: {errors:?}");
     assert!(at(3, "effective_date"), "future: {errors:?}");
     assert!(at(4, "effective_date"), "before birth: {errors:?}");
     assert!(at(5, "effective_date"), "repeated row: {errors:?}");
-    assert!(
-        at(6, "change_type") || at(6, "placement_type"),
-        "{errors:?}"
-    );
-    assert!(
-        !errors.iter().any(|e| e["index"] == 0),
-        "row 0 is fine: {errors:?}"
-    );
-    for table in [
-        "lac_status_batches",
-        "lac_status_changes",
-        "children",
-        "notifications",
-    ] {
-        assert_eq!(
-            app.count(table),
-            0,
-            "{table} is empty after a refused batch"
-        );
+    assert!(at(6, "change_type") || at(6, "placement_type"), "{errors:?}");
+    assert!(!errors.iter().any(|e| e["index"] == 0), "row 0 is fine: {errors:?}");
+    for table in ["lac_status_batches", "lac_status_changes", "children", "notifications"] {
+        assert_eq!(app.count(table), 0, "{table} is empty after a refused batch");
     }
 }
 
@@ -262,10 +172,7 @@ async fn a_late_correction_lands_in_its_place_and_nothing_follows_death() {
     let res = submit(&app, &lcs, &late).await;
     assert_eq!(res.status(), 201);
     let child = child_by_lcs(&app, "LCS-000001").await;
-    assert_eq!(
-        child["lac_status"], "ceased",
-        "the later ceasing still stands"
-    );
+    assert_eq!(child["lac_status"], "ceased", "the later ceasing still stands");
     assert_eq!(child["placement"]["type"], "K2");
 
     let mut died = change("LCS-000002", "ceased_looked_after", "2026-10-20");
@@ -276,10 +183,7 @@ async fn a_late_correction_lands_in_its_place_and_nothing_follows_death() {
     let after = json!({"batch_ref": "W13", "period_ending": "2026-11-15",
         "changes": [change("LCS-000002", "became_looked_after", "2026-11-10")]});
     let p = problem(submit(&app, &lcs, &after).await, 422).await;
-    assert_eq!(
-        p["errors"][0]["reason"],
-        "the child died before this change"
-    );
+    assert_eq!(p["errors"][0]["reason"], "the child died before this change");
 }
 
 #[actix_web::test]
@@ -369,12 +273,8 @@ async fn limits_media_types_and_malformed_bodies() {
         .await
         .unwrap();
     problem(res, 400).await;
-    let res = submit(
-        &app,
-        &lcs,
-        &json!({"batch_ref": "W", "period_ending": "2026-11-29", "changes": [], "extra": 1}),
-    )
-    .await;
+    let res =
+        submit(&app, &lcs, &json!({"batch_ref": "W", "period_ending": "2026-11-29", "changes": [], "extra": 1})).await;
     problem(res, 400).await;
     assert_eq!(app.count("lac_status_batches"), 0);
 }
@@ -384,8 +284,7 @@ async fn more_than_50000_changes_is_413() {
     let app = spawn_app().await;
     let lcs = app.token("lcs-system", &["lcs"]);
     let row = change("LCS-000001", "became_looked_after", "2026-11-23");
-    let body =
-        json!({"batch_ref": "HUGE", "period_ending": "2026-11-29", "changes": vec![row; 50_001]});
+    let body = json!({"batch_ref": "HUGE", "period_ending": "2026-11-29", "changes": vec![row; 50_001]});
     problem(submit(&app, &lcs, &body).await, 413).await;
     assert_eq!(app.count("children"), 0);
 }
@@ -399,43 +298,12 @@ async fn access_lcs_sees_its_own_batches_and_no_children() {
         "changes": [change("LCS-000001", "became_looked_after", "2026-11-23")]});
     let created: Value = submit(&app, &lcs, &body).await.json().await.unwrap();
     let id = created["id"].as_str().unwrap();
-    assert_eq!(
-        app.get(&format!("/api/v1/lac-status-batches/{id}"), &lcs)
-            .send()
-            .await
-            .unwrap()
-            .status(),
-        200
-    );
-    problem(
-        app.get(&format!("/api/v1/lac-status-batches/{id}"), &other)
-            .send()
-            .await
-            .unwrap(),
-        404,
-    )
-    .await;
-    let mine: Value = app
-        .get("/api/v1/lac-status-batches", &lcs)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    assert_eq!(app.get(&format!("/api/v1/lac-status-batches/{id}"), &lcs).send().await.unwrap().status(), 200);
+    problem(app.get(&format!("/api/v1/lac-status-batches/{id}"), &other).send().await.unwrap(), 404).await;
+    let mine: Value = app.get("/api/v1/lac-status-batches", &lcs).send().await.unwrap().json().await.unwrap();
     assert_eq!(mine["items"].as_array().unwrap().len(), 1);
-    assert!(
-        mine["items"][0].get("outcomes").is_none(),
-        "lists leave out per-row outcomes"
-    );
-    let theirs: Value = app
-        .get("/api/v1/lac-status-batches", &other)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    assert!(mine["items"][0].get("outcomes").is_none(), "lists leave out per-row outcomes");
+    let theirs: Value = app.get("/api/v1/lac-status-batches", &other).send().await.unwrap().json().await.unwrap();
     assert_eq!(theirs["items"].as_array().unwrap().len(), 0);
     problem(app.get("/api/v1/children", &lcs).send().await.unwrap(), 403).await;
     for role in ["vso", "social_worker", "epep", "dashboard"] {
@@ -443,13 +311,6 @@ async fn access_lcs_sees_its_own_batches_and_no_children() {
         problem(submit(&app, &token, &body).await, 403).await;
     }
     let admin = app.token("admin-0001", &["vs_admin"]);
-    let all: Value = app
-        .get("/api/v1/lac-status-batches", &admin)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let all: Value = app.get("/api/v1/lac-status-batches", &admin).send().await.unwrap().json().await.unwrap();
     assert_eq!(all["items"].as_array().unwrap().len(), 1);
 }

@@ -8,22 +8,9 @@ const COMMITTED: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/openapi/openapi.js
 #[actix_web::test]
 async fn committed_document_matches_the_served_one() {
     let app = spawn_app().await;
-    let served: Value = app
-        .client
-        .get(app.url("/api-docs/openapi.json"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let generated =
-        virtual_school::openapi::to_pretty_json(&virtual_school::openapi::document()).unwrap();
-    assert_eq!(
-        served,
-        serde_json::from_str::<Value>(&generated).unwrap(),
-        "served = generated"
-    );
+    let served: Value = app.client.get(app.url("/api-docs/openapi.json")).send().await.unwrap().json().await.unwrap();
+    let generated = virtual_school::openapi::to_pretty_json(&virtual_school::openapi::document()).unwrap();
+    assert_eq!(served, serde_json::from_str::<Value>(&generated).unwrap(), "served = generated");
     if std::env::var("UPDATE_OPENAPI").is_ok_and(|v| v == "1") {
         std::fs::write(COMMITTED, &generated).unwrap();
     }
@@ -45,10 +32,8 @@ fn operations(spec: &Value) -> Vec<(String, String, &Value)> {
 }
 
 fn spec() -> Value {
-    serde_json::from_str(
-        &virtual_school::openapi::to_pretty_json(&virtual_school::openapi::document()).unwrap(),
-    )
-    .unwrap()
+    serde_json::from_str(&virtual_school::openapi::to_pretty_json(&virtual_school::openapi::document()).unwrap())
+        .unwrap()
 }
 
 #[test]
@@ -58,37 +43,26 @@ fn every_operation_is_named_tagged_summarised_and_lists_its_problems() {
     for key in ["title", "description", "contact", "license", "version"] {
         assert!(!spec["info"][key].is_null(), "info.{key}");
     }
-    assert_eq!(
-        spec["components"]["securitySchemes"]["bearer_auth"]["scheme"],
-        "bearer"
-    );
+    assert_eq!(spec["components"]["securitySchemes"]["bearer_auth"]["scheme"], "bearer");
     let ops = operations(&spec);
     assert!(ops.len() >= 4);
     for (path, method, op) in ops {
         let name = format!("{method} {path}");
         assert!(op["operationId"].is_string(), "{name} operationId");
         assert!(op["summary"].is_string(), "{name} summary");
-        assert!(
-            op["tags"].as_array().is_some_and(|t| !t.is_empty()),
-            "{name} tags"
-        );
+        assert!(op["tags"].as_array().is_some_and(|t| !t.is_empty()), "{name} tags");
         let responses = op["responses"].as_object().unwrap();
         assert!(responses.contains_key("500"), "{name} 500");
         for (status, r) in responses {
             if status.starts_with('4') || status.starts_with('5') {
                 assert_eq!(
-                    r["content"]["application/problem+json"]["schema"]["$ref"],
-                    "#/components/schemas/Problem",
+                    r["content"]["application/problem+json"]["schema"]["$ref"], "#/components/schemas/Problem",
                     "{name} {status} is a problem"
                 );
             }
         }
         if path.starts_with("/api/v1") {
-            assert_eq!(
-                op["security"],
-                serde_json::json!([{"bearer_auth": []}]),
-                "{name} security"
-            );
+            assert_eq!(op["security"], serde_json::json!([{"bearer_auth": []}]), "{name} security");
             assert!(responses.contains_key("401"), "{name} 401");
             if op["operationId"] != "getMe" {
                 assert!(responses.contains_key("403"), "{name} 403");
@@ -110,16 +84,11 @@ fn unbounded(v: &Value, at: &str, out: &mut Vec<String>) {
                 && !map.contains_key("maxLength")
                 && !map.contains_key("enum")
                 && !map.contains_key("pattern")
-                && !matches!(
-                    map.get("format").and_then(Value::as_str),
-                    Some("date" | "date-time" | "uuid")
-                )
+                && !matches!(map.get("format").and_then(Value::as_str), Some("date" | "date-time" | "uuid"))
             {
                 out.push(format!("{at}: string without maxLength"));
             }
-            if types.contains(&"integer")
-                && !(map.contains_key("minimum") && map.contains_key("maximum"))
-            {
+            if types.contains(&"integer") && !(map.contains_key("minimum") && map.contains_key("maximum")) {
                 out.push(format!("{at}: integer without minimum and maximum"));
             }
             if types.contains(&"array") && !map.contains_key("maxItems") {
@@ -143,14 +112,6 @@ fn every_string_integer_and_array_is_bounded() {
     let spec = spec();
     let mut problems = Vec::new();
     unbounded(&spec["paths"], "#/paths", &mut problems);
-    unbounded(
-        &spec["components"]["schemas"],
-        "#/components/schemas",
-        &mut problems,
-    );
-    assert!(
-        problems.is_empty(),
-        "unbounded schemas:\n{}",
-        problems.join("\n")
-    );
+    unbounded(&spec["components"]["schemas"], "#/components/schemas", &mut problems);
+    assert!(problems.is_empty(), "unbounded schemas:\n{}", problems.join("\n"));
 }
