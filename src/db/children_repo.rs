@@ -95,8 +95,14 @@ pub struct ChildFilter {
 }
 
 diesel::define_sql_function! {
-    /// SQL `lower()`, in both backends.
+    /// SQL `lower()`, in both backends. SQLite's own folds ASCII only, so each SQLite connection replaces it with
+    /// Rust's Unicode lower-casing ([`register_unicode_lower`]); PostgreSQL's follows the database's locale.
     fn lower(x: diesel::sql_types::Text) -> diesel::sql_types::Text;
+}
+
+/// Makes `lower()` Unicode-aware on an SQLite connection, so a name search finds "Élodie" for "élodie".
+pub fn register_unicode_lower(conn: &mut diesel::SqliteConnection) -> QueryResult<()> {
+    lower_utils::register_impl(conn, |x: String| x.to_lowercase())
 }
 
 /// Escapes `%`, `_` and `\` for a LIKE pattern with `\` as the escape character.

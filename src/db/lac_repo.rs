@@ -49,15 +49,6 @@ const CHANGE_ROWS_PER_STATEMENT: usize = 1_000;
 /// Rows per multi-row upsert of children (27 columns).
 const CHILD_ROWS_PER_STATEMENT: usize = 1_000;
 
-/// Takes SQLite's write lock at the start of a transaction, so a read-then-write transaction waits its turn
-/// (busy timeout) instead of failing when another writer committed after its first read. PostgreSQL needs nothing.
-pub fn begin_write(conn: &mut DbConnection) -> QueryResult<()> {
-    if let DbConnection::Sqlite(c) = conn {
-        diesel::sql_query("UPDATE lac_status_batches SET id = id WHERE 1 = 0").execute(c)?;
-    }
-    Ok(())
-}
-
 /// The batch with `batch_ref`.
 pub fn find_by_ref(conn: &mut DbConnection, batch_ref: &str) -> QueryResult<Option<BatchRow>> {
     lac_status_batches::table

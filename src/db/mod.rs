@@ -14,6 +14,7 @@ macro_rules! on_backend {
 pub mod audit_repo;
 pub mod children_repo;
 mod connection;
+pub mod idempotency_repo;
 pub mod lac_repo;
 mod migrate;
 pub mod notifications_repo;
@@ -68,6 +69,7 @@ impl ManageConnection for ConnectionManager {
                 ] {
                     diesel::sql_query(pragma).execute(&mut conn).map_err(r2d2::Error::QueryError)?;
                 }
+                children_repo::register_unicode_lower(&mut conn).map_err(r2d2::Error::QueryError)?;
                 Ok(DbConnection::Sqlite(conn))
             }
         }
@@ -111,6 +113,17 @@ where
         f(&mut conn)
     })
     .await?
+}
+
+/// Takes SQLite's write lock at the start of a transaction, so a read-then-write transaction waits its turn (busy
+/// timeout) instead of failing with "database is locked" when another writer committed after its first read.
+/// PostgreSQL needs nothing: its row locks and unique indexes do the job.
+pub fn begin_write(conn: &mut DbConnection) -> diesel::QueryResult<()> {
+    if let DbConnection::Sqlite(c) = conn {
+        // A write that matches no row still takes the write lock.
+        diesel::sql_query("UPDATE children SET version = version WHERE 1 = 0").execute(c)?;
+    }
+    Ok(())
 }
 
 /// One round trip to the database, for readiness checks.

@@ -109,3 +109,17 @@ diesel::allow_tables_to_appear_in_same_query!(
     notifications,
     audit_events
 );
+
+diesel::table! {
+    /// Stored responses to creates sent with an Idempotency-Key.
+    idempotency_keys (actor_id, idempotency_key) {
+        actor_id -> Text,
+        idempotency_key -> Text,
+        request_hash -> Text,
+        status -> Integer,
+        body -> Text,
+        location -> Nullable<Text>,
+        etag -> Nullable<Text>,
+        created_at -> Timestamp,
+    }
+}

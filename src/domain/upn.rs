@@ -3,6 +3,11 @@
 /// The 23 check letters, in the order of the remainder they stand for (no I, O or S).
 const CHECK_LETTERS: &[u8; 23] = b"ABCDEFGHJKLMNPQRTUVWXYZ";
 
+/// Whether `raw` is one of the placeholder codes `UN1`–`UN5` (any case), which identify nobody.
+pub fn is_placeholder(raw: &str) -> bool {
+    matches!(raw.trim().to_ascii_uppercase().as_str(), "UN1" | "UN2" | "UN3" | "UN4" | "UN5")
+}
+
 /// A valid UPN, upper-case.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Upn(String);
@@ -12,7 +17,7 @@ impl Upn {
     /// for a temporary UPN), or `UN1`–`UN5` for an unknown UPN. Lower case is accepted and stored upper-case.
     pub fn parse(raw: &str) -> Result<Self, &'static str> {
         let s = raw.trim().to_ascii_uppercase();
-        if matches!(s.as_str(), "UN1" | "UN2" | "UN3" | "UN4" | "UN5") {
+        if is_placeholder(&s) {
             return Ok(Self(s));
         }
         let b = s.as_bytes();

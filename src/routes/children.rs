@@ -9,6 +9,7 @@ use crate::domain::{KeyStage, Upn, YearGroup};
 use crate::error::{ApiError, FieldError, Problem};
 use crate::pagination::{self, Cursors};
 use crate::services::children::{self, ChildRecord, ListView};
+use crate::services::idempotency::{self, IdempotencyKey};
 use actix_web::http::header::{self, HeaderMap};
 use actix_web::{get, patch, post, web, HttpRequest, HttpResponse};
 use chrono::{DateTime, NaiveDate, Utc};
@@ -604,6 +605,8 @@ fn child_response(status: actix_web::http::StatusCode, record: &ChildRecord) -> 
 #[utoipa::path(
     tag = "children",
     operation_id = "createChild",
+    params(("Idempotency-Key" = Option<String>, Header, max_length = 255,
+        description = "Makes a retry safe: the same key and body answer exactly as the first time")),
     request_body = ChildInput,
     responses(
         (status = 201, description = "Created; `Location` names it and `ETag` versions it", body = Child,
@@ -620,16 +623,44 @@ pub async fn create_child(
     user: AuthUser,
     pool: web::Data<Pool>,
     policy: web::Data<crate::services::policy::Policy>,
+    req: HttpRequest,
     body: web::Json<ChildInput>,
 ) -> Result<HttpResponse, ApiError> {
     // Role first: a caller who may not create learns nothing about what would have been valid.
     user.require_any(children::WRITERS, "child.create", "child").await?;
-    let draft = to_draft(body.into_inner(), children::today())?;
-    let record = children::create(&pool, &user, &policy, draft).await?;
-    let location = format!("/api/v1/children/{}", record.row.id);
+    let input = body.into_inner();
+    let key = IdempotencyKey::from_request(&user, req.headers().get("idempotency-key"), "POST", req.path(), &input)?;
+    if let Some(key) = &key {
+        if let Some(stored) = key.replay(&pool).await? {
+            return Ok(idempotency::respond(stored));
+        }
+    }
+    let draft = to_draft(input, children::today())?;
+    let store: Option<children::InTransaction> = key.clone().map(|key| {
+        Box::new(move |conn: &mut crate::db::DbConnection, record: &ChildRecord| {
+            key.store(conn, 201, &Child::from(record), Some(location_of(record)), Some(record.etag()))
+        }) as children::InTransaction
+    });
+    let record = match children::create(&pool, &user, &policy, draft, store).await {
+        Ok(record) => record,
+        // A concurrent retry with the same key lost the race: answer with the winner's response.
+        Err(ApiError::Conflict(message)) => match &key {
+            Some(key) => match key.replay(&pool).await? {
+                Some(stored) => return Ok(idempotency::respond(stored)),
+                None => return Err(ApiError::Conflict(message)),
+            },
+            None => return Err(ApiError::Conflict(message)),
+        },
+        Err(e) => return Err(e),
+    };
     let mut res = child_response(actix_web::http::StatusCode::CREATED, &record);
-    res.headers_mut().insert(header::LOCATION, header::HeaderValue::from_str(&location).map_err(ApiError::internal)?);
+    res.headers_mut()
+        .insert(header::LOCATION, header::HeaderValue::from_str(&location_of(&record)).map_err(ApiError::internal)?);
     Ok(res)
+}
+
+fn location_of(record: &ChildRecord) -> String {
+    format!("/api/v1/children/{}", record.row.id)
 }
 
 /// One child on the caller's caseload. Answers 304 to a matching `If-None-Match`.
@@ -654,7 +685,9 @@ pub async fn get_child(
 ) -> Result<HttpResponse, ApiError> {
     let record = children::get(&pool, &user, &path.into_inner().to_string()).await?;
     let etag = record.etag();
-    if tags(req.headers(), header::IF_NONE_MATCH).is_some_and(|t| t.iter().any(|t| t == "*" || *t == etag)) {
+    // If-None-Match compares weakly (RFC 9110 §13.1.2): `W/"v1-due"` matches `"v1-due"`.
+    let weak = |t: &str| t.strip_prefix("W/").unwrap_or(t).to_owned();
+    if tags(req.headers(), header::IF_NONE_MATCH).is_some_and(|t| t.iter().any(|t| t == "*" || weak(t) == etag)) {
         return Ok(HttpResponse::NotModified().insert_header((header::ETAG, etag)).finish());
     }
     Ok(child_response(actix_web::http::StatusCode::OK, &record))

@@ -117,6 +117,7 @@ pub async fn create(
     user: &AuthUser,
     policy: &crate::services::policy::Policy,
     mut draft: ChildDraft,
+    within: Option<InTransaction>,
 ) -> Result<ChildRecord, ApiError> {
     user.require_any(WRITERS, "child.create", "child").await?;
     // A looked-after child with no due date gets the initial PEP timescale from the start of care.
@@ -125,24 +126,29 @@ pub async fn create(
     }
     let id = uuid::Uuid::now_v7().to_string();
     let now = truncate_to_micros(Utc::now().naive_utc());
-    let row = row_from_draft(id.clone(), draft, 1, now);
+    let record = ChildRecord::new(row_from_draft(id.clone(), draft, 1, now), today());
     let event =
         user.event("child.create", "child", Outcome::Allowed).resource(id.clone()).child(id).changed_fields(&["*"]);
-    let stored = row.clone();
+    let stored = record.clone();
     db::run(pool, move |conn| {
-        conn.transaction(|c| {
-            children_repo::insert(c, &row)?;
+        conn.transaction::<_, ApiError, _>(|c| {
+            children_repo::insert(c, &stored.row).map_err(|e| match ApiError::from(e) {
+                ApiError::Conflict(_) => ApiError::Conflict("a child with this lcs_id is already on the roll".into()),
+                other => other,
+            })?;
             audit_repo::insert(c, &[event])?;
-            Ok::<_, diesel::result::Error>(())
-        })
-        .map_err(|e| match ApiError::from(e) {
-            ApiError::Conflict(_) => ApiError::Conflict("a child with this lcs_id is already on the roll".into()),
-            other => other,
+            if let Some(f) = within {
+                f(c, &stored)?;
+            }
+            Ok(())
         })
     })
     .await?;
-    Ok(ChildRecord::new(stored, today()))
+    Ok(record)
 }
+
+/// Work a caller adds to the transaction of a create (storing the response for an Idempotency-Key).
+pub type InTransaction = Box<dyn FnOnce(&mut crate::db::DbConnection, &ChildRecord) -> Result<(), ApiError> + Send>;
 
 /// Records that `user` was refused child `id` (404 to them), then answers 404.
 async fn refuse(pool: &Pool, user: &AuthUser, action: &str, id: &str) -> ApiError {
@@ -199,7 +205,9 @@ pub async fn list(
     let (caseload, view) = match caseload(user) {
         Some(c) => (c, ListView::Full),
         None => {
-            let exact = filter.lcs_id.is_some() || filter.upn.is_some();
+            // UN1–UN5 stand for "unknown": they identify nobody, so they cannot be a lookup key.
+            let placeholder = filter.upn.as_deref().is_some_and(|u| crate::domain::upn::is_placeholder(u));
+            let exact = filter.lcs_id.is_some() || (filter.upn.is_some() && !placeholder);
             let only_identity =
                 ChildFilter { lcs_id: filter.lcs_id.clone(), upn: filter.upn.clone(), ..Default::default() };
             let only_identity = serde_json::to_value(&only_identity).ok() == serde_json::to_value(&filter).ok();
@@ -250,6 +258,7 @@ where
     let user_event = user.event("child.update", "child", Outcome::Allowed).resource(id.to_owned()).child(id.to_owned());
     let outcome = db::run(pool, move |conn| {
         conn.transaction::<_, ApiError, _>(|c| {
+            crate::db::begin_write(c)?;
             let Some(row) = children_repo::find(c, &Caseload::All, &lookup)? else {
                 return Ok(None);
             };

@@ -383,7 +383,7 @@ fn existing(found: BatchRow, hash: &str) -> Result<Submitted, ApiError> {
 }
 
 fn apply(conn: &mut DbConnection, ctx: &Context) -> Result<Submitted, ApiError> {
-    lac_repo::begin_write(conn)?;
+    db::begin_write(conn)?;
     // A batch with bad rows is refused whatever its ref; a clean one may be a re-send.
     if ctx.row_errors.is_empty() {
         if let Some(found) = lac_repo::find_by_ref(conn, &ctx.batch_ref)? {

@@ -2,6 +2,7 @@
 
 pub mod audit;
 pub mod children;
+pub mod idempotency;
 pub mod lac_batches;
 pub mod notifications;
 pub mod policy;

@@ -132,6 +132,7 @@ pub async fn acknowledge(pool: &Pool, user: &AuthUser, id: &str) -> Result<Notif
     let row = db::run(pool, move |conn| {
         use diesel::Connection;
         conn.transaction::<_, ApiError, _>(|c| {
+            crate::db::begin_write(c)?;
             let Some(_) = notifications_repo::find(c, &inbox, &lookup)? else {
                 return Ok(None);
             };
