@@ -6,8 +6,8 @@ use crate::services::audit::{AuditFilter, NewAuditEvent};
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
-/// Rows per INSERT statement: 11 columns × 500 stays well inside both backends' bind-parameter limits.
-const ROWS_PER_STATEMENT: usize = 500;
+/// Columns per row, for the multi-row statement size.
+const COLUMNS: usize = 11;
 
 /// A stored audit event.
 #[derive(Debug, Clone, Queryable, Selectable)]
@@ -41,7 +41,7 @@ pub struct AuditEventRow {
 /// trip to save). Call inside a transaction.
 pub fn insert(conn: &mut DbConnection, events: &[NewAuditEvent]) -> QueryResult<usize> {
     let mut n = 0;
-    for chunk in events.chunks(ROWS_PER_STATEMENT) {
+    for chunk in events.chunks(super::rows_per_statement(conn, COLUMNS)) {
         n += on_backend!(&mut *conn, |c| diesel::insert_into(audit_events::table).values(chunk).execute(c))?;
     }
     Ok(n)

@@ -44,10 +44,10 @@ pub struct ChangeRow {
 
 /// Ids per `IN (…)` list.
 const IN_CHUNK: usize = 500;
-/// Rows per multi-row INSERT (12 columns).
-const CHANGE_ROWS_PER_STATEMENT: usize = 1_000;
-/// Rows per multi-row upsert of children (27 columns).
-const CHILD_ROWS_PER_STATEMENT: usize = 1_000;
+/// Columns of a change row, for the multi-row statement size.
+const CHANGE_COLUMNS: usize = 12;
+/// Columns of a child row, for the multi-row statement size.
+const CHILD_COLUMNS: usize = 27;
 
 /// The batch with `batch_ref`.
 pub fn find_by_ref(conn: &mut DbConnection, batch_ref: &str) -> QueryResult<Option<BatchRow>> {
@@ -161,7 +161,7 @@ pub fn timeline(
 /// Appends changes with multi-row statements.
 pub fn insert_changes(conn: &mut DbConnection, rows: &[ChangeRow]) -> QueryResult<usize> {
     let mut n = 0;
-    for chunk in rows.chunks(CHANGE_ROWS_PER_STATEMENT) {
+    for chunk in rows.chunks(super::rows_per_statement(conn, CHANGE_COLUMNS)) {
         n += on_backend!(&mut *conn, |c| diesel::insert_into(lac_status_changes::table).values(chunk).execute(c))?;
     }
     Ok(n)
@@ -171,7 +171,7 @@ pub fn insert_changes(conn: &mut DbConnection, rows: &[ChangeRow]) -> QueryResul
 pub fn upsert_children(conn: &mut DbConnection, rows: &[ChildRow]) -> QueryResult<usize> {
     use diesel::upsert::excluded;
     let mut n = 0;
-    for chunk in rows.chunks(CHILD_ROWS_PER_STATEMENT) {
+    for chunk in rows.chunks(super::rows_per_statement(conn, CHILD_COLUMNS)) {
         n += on_backend!(&mut *conn, |c| diesel::insert_into(children::table)
             .values(chunk)
             .on_conflict(children::id)

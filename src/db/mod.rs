@@ -126,6 +126,16 @@ pub fn begin_write(conn: &mut DbConnection) -> diesel::QueryResult<()> {
     Ok(())
 }
 
+/// How many rows of `columns` columns one multi-row statement may carry: PostgreSQL binds at most 65,535
+/// parameters per statement, SQLite (3.32+) 32,766.
+pub fn rows_per_statement(conn: &DbConnection, columns: usize) -> usize {
+    let binds = match conn {
+        DbConnection::Pg(_) => 65_535,
+        DbConnection::Sqlite(_) => 32_766,
+    };
+    (binds / columns.max(1)).max(1)
+}
+
 /// One round trip to the database, for readiness checks.
 pub fn ping(conn: &mut DbConnection) -> Result<(), ApiError> {
     diesel::sql_query("SELECT 1").execute(conn)?;

@@ -20,13 +20,13 @@ pub struct NotificationRow {
     pub acknowledged_by: Option<String>,
 }
 
-/// Rows per INSERT statement (9 columns).
-const ROWS_PER_STATEMENT: usize = 1_000;
+/// Columns per row, for the multi-row statement size.
+const COLUMNS: usize = 9;
 
 /// Stores notifications. Call inside the transaction of the event that causes them.
 pub fn insert(conn: &mut DbConnection, rows: &[NotificationRow]) -> QueryResult<usize> {
     let mut n = 0;
-    for chunk in rows.chunks(ROWS_PER_STATEMENT) {
+    for chunk in rows.chunks(super::rows_per_statement(conn, COLUMNS)) {
         n += on_backend!(&mut *conn, |c| diesel::insert_into(notifications::table).values(chunk).execute(c))?;
     }
     Ok(n)

@@ -632,7 +632,7 @@ pub async fn create_child(
     let key = IdempotencyKey::from_request(&user, req.headers().get("idempotency-key"), "POST", req.path(), &input)?;
     if let Some(key) = &key {
         if let Some(stored) = key.replay(&pool).await? {
-            return Ok(idempotency::respond(stored));
+            return replay(&user, stored).await;
         }
     }
     let draft = to_draft(input, children::today())?;
@@ -646,7 +646,7 @@ pub async fn create_child(
         // A concurrent retry with the same key lost the race: answer with the winner's response.
         Err(ApiError::Conflict(message)) => match &key {
             Some(key) => match key.replay(&pool).await? {
-                Some(stored) => return Ok(idempotency::respond(stored)),
+                Some(stored) => return replay(&user, stored).await,
                 None => return Err(ApiError::Conflict(message)),
             },
             None => return Err(ApiError::Conflict(message)),
@@ -657,6 +657,17 @@ pub async fn create_child(
     res.headers_mut()
         .insert(header::LOCATION, header::HeaderValue::from_str(&location_of(&record)).map_err(ApiError::internal)?);
     Ok(res)
+}
+
+/// Answers a replayed create as the first time, recording that the child's data went out again.
+async fn replay(user: &AuthUser, stored: crate::db::idempotency_repo::StoredResponse) -> Result<HttpResponse, ApiError> {
+    let child_id = stored.location.as_deref().and_then(|l| l.rsplit('/').next()).map(str::to_owned);
+    let mut event = user.event("child.read", "child", crate::services::audit::Outcome::Allowed);
+    if let Some(id) = child_id {
+        event = event.resource(id.clone()).child(id);
+    }
+    user.audit().record(vec![event]).await?;
+    Ok(idempotency::respond(stored))
 }
 
 fn location_of(record: &ChildRecord) -> String {

@@ -383,6 +383,9 @@ fn existing(found: BatchRow, hash: &str) -> Result<Submitted, ApiError> {
 }
 
 fn apply(conn: &mut DbConnection, ctx: &Context) -> Result<Submitted, ApiError> {
+    let started = std::time::Instant::now();
+    let mut phases: Vec<(&str, std::time::Duration)> = Vec::new();
+    let mut mark = |name: &'static str| phases.push((name, started.elapsed()));
     db::begin_write(conn)?;
     // A batch with bad rows is refused whatever its ref; a clean one may be a re-send.
     if ctx.row_errors.is_empty() {
@@ -434,6 +437,7 @@ fn apply(conn: &mut DbConnection, ctx: &Context) -> Result<Submitted, ApiError> 
         stored_changes.entry(ch.child_id.clone()).or_default().push(ch);
     }
 
+    mark("load");
     let mut errors = ctx.row_errors.clone();
     let mut timelines = Vec::with_capacity(by_child.len());
     for (lcs_id, rows) in &by_child {
@@ -604,18 +608,33 @@ fn apply(conn: &mut DbConnection, ctx: &Context) -> Result<Submitted, ApiError> 
         child_rows.push(row);
     }
     outcomes.sort_by_key(|o| o.index);
+    mark("derive");
     lac_repo::upsert_children(conn, &child_rows)?;
+    mark("children");
     lac_repo::insert_changes(conn, &change_rows)?;
+    mark("timeline");
     let notified = notifications::notify(conn, notices)?;
+    mark("notifications");
     events.push(
         ctx.actor.event("lac_status_batch.create", "lac_status_batch", Outcome::Allowed).resource(batch.id.clone()),
     );
     audit_repo::insert(conn, &events)?;
+    mark("audit");
     batch.children_created = created;
     batch.children_updated = updated;
     batch.notifications_count = notified.len() as i64;
     batch.outcomes = serde_json::to_string(&outcomes).map_err(ApiError::internal)?;
     lac_repo::finish_batch(conn, &batch)?;
+    mark("summary");
+    log::info!(
+        "lac batch {} applied: {} changes, {} children created, {} updated, {} notifications; {}",
+        batch.id,
+        batch.changes_count,
+        created,
+        updated,
+        batch.notifications_count,
+        phases.iter().map(|(n, t)| format!("{n} {:.0}ms", t.as_secs_f64() * 1000.0)).collect::<Vec<_>>().join(", ")
+    );
     Ok(Submitted::Created(batch))
 }
 

@@ -7,7 +7,9 @@
 
 mod audit;
 mod auth;
+mod children;
 mod errors;
 mod helpers;
+mod lac_batches;
 mod openapi;
 mod operations;
