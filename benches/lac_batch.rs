@@ -3,6 +3,9 @@
 //!
 //! `cargo bench --bench lac_batch` (release build). Issue 4 asks for under 2 s, and within 20x the plain insert.
 
+// A benchmark fails loudly, like a test.
+#![expect(clippy::expect_used, reason = "a failed benchmark step should stop the run")]
+
 use diesel::r2d2::ManageConnection;
 use diesel::{Connection, RunQueryDsl};
 use std::time::{Duration, Instant};

@@ -468,7 +468,7 @@ pub struct ChildIdentity {
 #[serde(untagged)]
 pub enum ChildListItem {
     /// Every field.
-    Full(Child),
+    Full(Box<Child>),
     /// Identity only (`epep`).
     Identity(ChildIdentity),
 }
@@ -660,7 +660,10 @@ pub async fn create_child(
 }
 
 /// Answers a replayed create as the first time, recording that the child's data went out again.
-async fn replay(user: &AuthUser, stored: crate::db::idempotency_repo::StoredResponse) -> Result<HttpResponse, ApiError> {
+async fn replay(
+    user: &AuthUser,
+    stored: crate::db::idempotency_repo::StoredResponse,
+) -> Result<HttpResponse, ApiError> {
     let child_id = stored.location.as_deref().and_then(|l| l.rsplit('/').next()).map(str::to_owned);
     let mut event = user.event("child.read", "child", crate::services::audit::Outcome::Allowed);
     if let Some(id) = child_id {
@@ -797,7 +800,7 @@ pub async fn list_children(
     let items = records
         .iter()
         .map(|r| match view {
-            ListView::Full => ChildListItem::Full(Child::from(r)),
+            ListView::Full => ChildListItem::Full(Box::new(Child::from(r))),
             ListView::Identity => ChildListItem::Identity(ChildIdentity {
                 id: uuid::Uuid::parse_str(&r.row.id).unwrap_or_default(),
                 lcs_id: r.row.lcs_id.clone(),

@@ -264,7 +264,7 @@ fn parse_csv(body: &[u8]) -> Result<Vec<RawChange>, ApiError> {
     }
     let mut rows = Vec::new();
     for record in reader.records() {
-        if rows.len() >= lac_batches::MAX_CHANGES + 1 {
+        if rows.len() > lac_batches::MAX_CHANGES {
             break;
         }
         let record = record.map_err(|e| ApiError::BadRequest(format!("the CSV cannot be read: {e}")))?;

@@ -206,7 +206,7 @@ pub async fn list(
         Some(c) => (c, ListView::Full),
         None => {
             // UN1–UN5 stand for "unknown": they identify nobody, so they cannot be a lookup key.
-            let placeholder = filter.upn.as_deref().is_some_and(|u| crate::domain::upn::is_placeholder(u));
+            let placeholder = filter.upn.as_deref().is_some_and(crate::domain::upn::is_placeholder);
             let exact = filter.lcs_id.is_some() || (filter.upn.is_some() && !placeholder);
             let only_identity =
                 ChildFilter { lcs_id: filter.lcs_id.clone(), upn: filter.upn.clone(), ..Default::default() };

@@ -106,7 +106,7 @@ fn validate_row(i: usize, raw: RawChange, today: NaiveDate, errors: &mut Vec<Fie
     let before = errors.len();
     let mut fail = |field: &str, reason: &str| errors.push(FieldError::row(i, line, field, reason));
     let mut required = |field: &str, v: &Option<String>| {
-        if v.as_deref().map_or(true, |s| s.trim().is_empty()) {
+        if v.as_deref().is_none_or(|s| s.trim().is_empty()) {
             fail(field, "is required");
             None
         } else {
@@ -431,13 +431,14 @@ fn apply(conn: &mut DbConnection, ctx: &Context) -> Result<Submitted, ApiError> 
     let lcs_ids: Vec<String> = by_child.iter().map(|(l, _)| l.clone()).collect();
     let stored_children: HashMap<String, ChildRow> =
         lac_repo::children_by_lcs_id(conn, &lcs_ids)?.into_iter().map(|r| (r.lcs_id.clone(), r)).collect();
+    mark("load children");
     let stored_ids: Vec<String> = stored_children.values().map(|r| r.id.clone()).collect();
     let mut stored_changes: HashMap<String, Vec<ChangeRow>> = HashMap::new();
     for ch in lac_repo::changes_for_children(conn, &stored_ids)? {
         stored_changes.entry(ch.child_id.clone()).or_default().push(ch);
     }
 
-    mark("load");
+    mark("load timelines");
     let mut errors = ctx.row_errors.clone();
     let mut timelines = Vec::with_capacity(by_child.len());
     for (lcs_id, rows) in &by_child {
