@@ -17,6 +17,7 @@ mod connection;
 pub mod idempotency_repo;
 pub mod lac_repo;
 mod migrate;
+pub mod notices_repo;
 pub mod notifications_repo;
 pub mod schema;
 

@@ -123,3 +123,21 @@ diesel::table! {
         created_at -> Timestamp,
     }
 }
+
+diesel::table! {
+    /// Notices about a child, sent to the Virtual School.
+    notices (id) {
+        id -> Text,
+        child_id -> Text,
+        kind -> Text,
+        summary -> Text,
+        details -> Nullable<Text>,
+        effective_on -> Date,
+        new_social_worker_id -> Nullable<Text>,
+        new_school_urn -> Nullable<Text>,
+        new_school_name -> Nullable<Text>,
+        sent_by -> Text,
+        notification_ids -> Text,
+        created_at -> Timestamp,
+    }
+}

@@ -6,6 +6,7 @@ pub mod children;
 pub mod fallback;
 pub mod lac_batches;
 pub mod me;
+pub mod notices;
 pub mod notifications;
 pub mod operations;
 

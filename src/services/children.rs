@@ -46,7 +46,7 @@ pub fn today() -> NaiveDate {
 }
 
 /// The caller's caseload for reading children, or `None` when no role of theirs reads children.
-fn caseload(user: &AuthUser) -> Option<Caseload> {
+pub(crate) fn caseload(user: &AuthUser) -> Option<Caseload> {
     if user.has_any(&[Role::VsAdmin, Role::Vso]) {
         return Some(Caseload::All);
     }
@@ -151,7 +151,7 @@ pub async fn create(
 pub type InTransaction = Box<dyn FnOnce(&mut crate::db::DbConnection, &ChildRecord) -> Result<(), ApiError> + Send>;
 
 /// Records that `user` was refused child `id` (404 to them), then answers 404.
-async fn refuse(pool: &Pool, user: &AuthUser, action: &str, id: &str) -> ApiError {
+pub(crate) async fn refuse(pool: &Pool, user: &AuthUser, action: &str, id: &str) -> ApiError {
     let lookup = id.to_owned();
     let known = db::run(pool, move |conn| Ok(children_repo::exists(conn, &lookup)?)).await.unwrap_or(false);
     let mut event = user.event(action, "child", Outcome::Denied).resource(id.to_owned());

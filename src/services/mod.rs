@@ -4,5 +4,6 @@ pub mod audit;
 pub mod children;
 pub mod idempotency;
 pub mod lac_batches;
+pub mod notices;
 pub mod notifications;
 pub mod policy;
