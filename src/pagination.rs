@@ -28,6 +28,13 @@ pub fn limit(requested: Option<i64>) -> Result<i64, ApiError> {
     }
 }
 
+/// Splits a page fetched with `limit + 1` rows into the page and whether more rows follow.
+pub fn split<T>(mut rows: Vec<T>, limit: i64) -> (Vec<T>, bool) {
+    let more = rows.len() as i64 > limit;
+    rows.truncate(usize::try_from(limit).unwrap_or(0));
+    (rows, more)
+}
+
 /// Signs and checks cursors with this instance's key (shared by every instance that shares the key).
 #[derive(Clone)]
 pub struct Cursors {
@@ -93,9 +100,41 @@ impl Cursors {
     }
 }
 
+impl Cursors {
+    /// The position a request's `cursor` continues from, if it sent one.
+    pub fn after<F: Serialize, P: DeserializeOwned>(
+        &self,
+        list: &str,
+        filters: &F,
+        cursor: Option<&str>,
+    ) -> Result<Option<P>, ApiError> {
+        cursor.map(|c| self.decode(list, filters, c)).transpose()
+    }
+
+    /// The `next_cursor` of a page: after its last row when more rows follow, else `None`.
+    pub fn next<F: Serialize, P: Serialize, T>(
+        &self,
+        list: &str,
+        filters: &F,
+        (rows, more): (&[T], bool),
+        position: impl FnOnce(&T) -> P,
+    ) -> Result<Option<String>, ApiError> {
+        match (more, rows.last()) {
+            (true, Some(last)) => Ok(Some(self.encode(list, filters, &position(last))?)),
+            _ => Ok(None),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn split_tells_whether_more_rows_follow() {
+        assert_eq!(split(vec![1, 2, 3], 2), (vec![1, 2], true));
+        assert_eq!(split(vec![1, 2], 2), (vec![1, 2], false));
+    }
 
     #[test]
     fn limits() {

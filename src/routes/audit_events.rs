@@ -135,14 +135,8 @@ pub async fn list_audit_events(
         actor_id: q.actor_id,
         since: q.since.map(|s| s.naive_utc()),
     };
-    let after: Option<String> = match &q.cursor {
-        Some(c) => Some(cursors.decode("audit_events", &filter, c)?),
-        None => None,
-    };
+    let after: Option<String> = cursors.after("audit_events", &filter, q.cursor.as_deref())?;
     let (rows, more) = audit::list(&pool, &user, filter.clone(), after, limit).await?;
-    let next_cursor = match (more, rows.last()) {
-        (true, Some(last)) => Some(cursors.encode("audit_events", &filter, &last.id)?),
-        _ => None,
-    };
+    let next_cursor = cursors.next("audit_events", &filter, (&rows, more), |last| last.id.clone())?;
     Ok(web::Json(AuditEventPage { items: rows.into_iter().map(Into::into).collect(), next_cursor }))
 }

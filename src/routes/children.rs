@@ -790,13 +790,9 @@ pub async fn list_children(
     let limit = pagination::limit(limit)?;
     // The cursor is bound to the caller too, so a page token cannot cross caseloads.
     let binding = (&filter, &user.sub);
-    let after: Option<String> = cursor.map(|c| cursors.decode("children", &binding, &c)).transpose()?;
+    let after: Option<String> = cursors.after("children", &binding, cursor.as_deref())?;
     let (records, more, view) = children::list(&pool, &user, filter.clone(), after, limit).await?;
-    let binding = (&filter, &user.sub);
-    let next_cursor = match (more, records.last()) {
-        (true, Some(last)) => Some(cursors.encode("children", &binding, &last.row.id)?),
-        _ => None,
-    };
+    let next_cursor = cursors.next("children", &binding, (&records, more), |last| last.row.id.clone())?;
     let items = records
         .iter()
         .map(|r| match view {

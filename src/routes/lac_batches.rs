@@ -428,12 +428,9 @@ pub async fn list_batches(
     let q = query.into_inner();
     let limit = pagination::limit(q.limit)?;
     let binding = &user.sub;
-    let before: Option<String> = q.cursor.map(|c| cursors.decode("lac_status_batches", binding, &c)).transpose()?;
+    let before: Option<String> = cursors.after("lac_status_batches", binding, q.cursor.as_deref())?;
     let (rows, more) = lac_batches::list(&pool, &user, before, limit).await?;
-    let next_cursor = match (more, rows.last()) {
-        (true, Some(last)) => Some(cursors.encode("lac_status_batches", binding, &last.id)?),
-        _ => None,
-    };
+    let next_cursor = cursors.next("lac_status_batches", binding, (&rows, more), |last| last.id.clone())?;
     Ok(web::Json(BatchPage { items: rows.into_iter().map(|r| summary(r, false)).collect(), next_cursor }))
 }
 
@@ -521,12 +518,9 @@ pub async fn list_status_changes(
     let child_id = path.into_inner().to_string();
     let q = query.into_inner();
     let limit = pagination::limit(q.limit)?;
-    let after: Option<(NaiveDate, String)> =
-        q.cursor.map(|c| cursors.decode("status_changes", &child_id, &c)).transpose()?;
+    let after: Option<(NaiveDate, String)> = cursors.after("status_changes", &child_id, q.cursor.as_deref())?;
     let (rows, more) = lac_batches::timeline(&pool, &user, &child_id, after, limit).await?;
-    let next_cursor = match (more, rows.last()) {
-        (true, Some(last)) => Some(cursors.encode("status_changes", &child_id, &(last.effective_date, &last.id))?),
-        _ => None,
-    };
+    let next_cursor =
+        cursors.next("status_changes", &child_id, (&rows, more), |last| (last.effective_date, last.id.clone()))?;
     Ok(web::Json(StatusChangePage { items: rows.into_iter().map(Into::into).collect(), next_cursor }))
 }

@@ -291,12 +291,9 @@ pub async fn list_notices(
     let child_id = path.into_inner().to_string();
     let q = query.into_inner();
     let limit = pagination::limit(q.limit)?;
-    let before: Option<String> = q.cursor.map(|c| cursors.decode("notices", &child_id, &c)).transpose()?;
+    let before: Option<String> = cursors.after("notices", &child_id, q.cursor.as_deref())?;
     let (rows, more) = notices::list(&pool, &user, &child_id, before, limit).await?;
-    let next_cursor = match (more, rows.last()) {
-        (true, Some(last)) => Some(cursors.encode("notices", &child_id, &last.id)?),
-        _ => None,
-    };
+    let next_cursor = cursors.next("notices", &child_id, (&rows, more), |last| last.id.clone())?;
     Ok(web::Json(NoticePage { items: rows.into_iter().map(Into::into).collect(), next_cursor }))
 }
 

@@ -117,13 +117,9 @@ pub async fn list_notifications(
         child_id: q.child_id.map(|c| c.to_string()),
     };
     let binding = (&filter, &user.sub, &q.recipient_id);
-    let before: Option<String> =
-        q.cursor.as_deref().map(|c| cursors.decode("notifications", &binding, c)).transpose()?;
+    let before: Option<String> = cursors.after("notifications", &binding, q.cursor.as_deref())?;
     let (rows, more) = notifications::list(&pool, &user, q.recipient_id.clone(), filter.clone(), before, limit).await?;
-    let next_cursor = match (more, rows.last()) {
-        (true, Some(last)) => Some(cursors.encode("notifications", &binding, &last.id)?),
-        _ => None,
-    };
+    let next_cursor = cursors.next("notifications", &binding, (&rows, more), |last| last.id.clone())?;
     Ok(web::Json(NotificationPage { items: rows.into_iter().map(Into::into).collect(), next_cursor }))
 }
 

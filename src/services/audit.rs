@@ -206,10 +206,7 @@ pub async fn list(
     }
     user.audit().record(vec![event]).await?;
     db::run(pool, move |conn| {
-        let mut rows = audit_repo::list(conn, &filter, after.as_deref(), limit + 1)?;
-        let more = rows.len() as i64 > limit;
-        rows.truncate(limit as usize);
-        Ok((rows, more))
+        Ok(crate::pagination::split(audit_repo::list(conn, &filter, after.as_deref(), limit + 1)?, limit))
     })
     .await
 }

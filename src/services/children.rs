@@ -222,10 +222,10 @@ pub async fn list(
     };
     let today = today();
     let (rows, more) = db::run(pool, move |conn| {
-        let mut rows = children_repo::list(conn, &caseload, &filter, today, after.as_deref(), limit + 1)?;
-        let more = rows.len() as i64 > limit;
-        rows.truncate(limit as usize);
-        Ok((rows, more))
+        Ok(crate::pagination::split(
+            children_repo::list(conn, &caseload, &filter, today, after.as_deref(), limit + 1)?,
+            limit,
+        ))
     })
     .await?;
     let events: Vec<NewAuditEvent> = rows

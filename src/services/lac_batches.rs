@@ -662,10 +662,7 @@ pub async fn list(
     user.require_any(SUBMITTERS, "lac_status_batch.list", "lac_status_batch").await?;
     let only = (!user.has(Role::VsAdmin)).then(|| user.sub.clone());
     let (rows, more) = db::run(pool, move |conn| {
-        let mut rows = lac_repo::list(conn, only.as_deref(), before.as_deref(), limit + 1)?;
-        let more = rows.len() as i64 > limit;
-        rows.truncate(limit as usize);
-        Ok((rows, more))
+        Ok(crate::pagination::split(lac_repo::list(conn, only.as_deref(), before.as_deref(), limit + 1)?, limit))
     })
     .await?;
     user.audit().record(vec![user.event("lac_status_batch.list", "lac_status_batch", Outcome::Allowed)]).await?;
@@ -683,11 +680,6 @@ pub async fn timeline(
     // Reading the child applies the caseload rule and audits the read.
     crate::services::children::get(pool, user, child_id).await?;
     let id = child_id.to_owned();
-    db::run(pool, move |conn| {
-        let mut rows = lac_repo::timeline(conn, &id, after, limit + 1)?;
-        let more = rows.len() as i64 > limit;
-        rows.truncate(limit as usize);
-        Ok((rows, more))
-    })
-    .await
+    db::run(pool, move |conn| Ok(crate::pagination::split(lac_repo::timeline(conn, &id, after, limit + 1)?, limit)))
+        .await
 }

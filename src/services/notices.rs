@@ -171,10 +171,7 @@ pub async fn list(
     let _: ChildRecord = children::get(pool, user, child_id).await?;
     let id = child_id.to_owned();
     let (rows, more) = db::run(pool, move |conn| {
-        let mut rows = notices_repo::list(conn, &id, before.as_deref(), limit + 1)?;
-        let more = rows.len() as i64 > limit;
-        rows.truncate(limit as usize);
-        Ok((rows, more))
+        Ok(crate::pagination::split(notices_repo::list(conn, &id, before.as_deref(), limit + 1)?, limit))
     })
     .await?;
     let events = rows

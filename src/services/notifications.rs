@@ -105,10 +105,10 @@ pub async fn list(
         }
     };
     let (rows, more) = db::run(pool, move |conn| {
-        let mut rows = notifications_repo::list(conn, &inbox, &filter, before.as_deref(), limit + 1)?;
-        let more = rows.len() as i64 > limit;
-        rows.truncate(limit as usize);
-        Ok((rows, more))
+        Ok(crate::pagination::split(
+            notifications_repo::list(conn, &inbox, &filter, before.as_deref(), limit + 1)?,
+            limit,
+        ))
     })
     .await?;
     let events = rows
