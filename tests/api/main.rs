@@ -13,3 +13,4 @@ mod helpers;
 mod lac_batches;
 mod openapi;
 mod operations;
+mod shutdown;
