@@ -457,6 +457,11 @@ fn apply(conn: &mut DbConnection, ctx: &Context) -> Result<Submitted, ApiError> 
                     sequence: seq as u64,
                 });
             }
+            if timeline.is_empty() {
+                // A child added by hand (POST /children) has no LCS history: its own dates stand in for one, so
+                // LCS can go on from where the roll says the child is.
+                timeline.extend(recorded_periods(child));
+            }
         }
         for &i in rows {
             let c = &ctx.changes[i];
@@ -682,4 +687,29 @@ pub async fn timeline(
     let id = child_id.to_owned();
     db::run(pool, move |conn| Ok(crate::pagination::split(lac_repo::timeline(conn, &id, after, limit + 1)?, limit)))
         .await
+}
+
+/// The care period a child's own record states, as timeline entries (for a child with no LCS history).
+fn recorded_periods(child: &ChildRow) -> Vec<TimelineEntry> {
+    let entry = |effective_date, change_type, sequence| TimelineEntry {
+        effective_date,
+        change_type,
+        reason_code: None,
+        legal_status: None,
+        placement_type: None,
+        out_of_authority: None,
+        social_worker_id: None,
+        batch_index: None,
+        sequence,
+    };
+    let mut out = Vec::new();
+    if let Some(since) = child.looked_after_since {
+        out.push(entry(since, ChangeType::BecameLookedAfter, 0));
+        if child.lac_status == LacStatus::Ceased.as_str() {
+            if let Some(ceased) = child.ceased_on {
+                out.push(entry(ceased, ChangeType::CeasedLookedAfter, 1));
+            }
+        }
+    }
+    out
 }

@@ -11,6 +11,8 @@ mod children;
 mod errors;
 mod helpers;
 mod lac_batches;
+mod notices;
+mod notifications;
 mod openapi;
 mod operations;
 mod shutdown;
