@@ -66,14 +66,17 @@ pub async fn request_context(
         headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     }
 
-    // Path templates only: raw paths and query strings may carry identifiers or names.
-    let template = res.request().match_pattern().unwrap_or_else(|| "<unmatched>".into());
-    log::info!(
-        target: "access",
-        "{method} {template} {status} {ms:.1}ms request_id={request_id}",
-        status = res.status().as_u16(),
-        ms = started.elapsed().as_secs_f64() * 1000.0,
-    );
+    // Path templates only: raw paths and query strings may carry identifiers or names. Finding the template walks
+    // the router again, so it is only done when the line will be written.
+    if log::log_enabled!(target: "access", log::Level::Info) {
+        let template = res.request().match_pattern().unwrap_or_else(|| "<unmatched>".into());
+        log::info!(
+            target: "access",
+            "{method} {template} {status} {ms:.1}ms request_id={request_id}",
+            status = res.status().as_u16(),
+            ms = started.elapsed().as_secs_f64() * 1000.0,
+        );
+    }
     Ok(res)
 }
 

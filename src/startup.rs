@@ -62,7 +62,7 @@ impl Application {
 
         let auth = Authenticator::from_config(&config.jwt, &config.data_dir)?;
         let cursors = Cursors::new(config.cursor_secret.as_deref().map_or(auth.derived_secret(), str::as_bytes));
-        let audit = AuditLog::start(pool.clone());
+        let audit = AuditLog::start(pool.clone()).map_err(|e| StartupError::Database(format!("audit writer: {e}")))?;
         let spec = crate::openapi::document();
         let routes = RouteTable::from_spec(&spec);
 

@@ -130,20 +130,19 @@ impl FromRequest for AuthUser {
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
         let caller = Caller::from_request(req);
         let audit = req.app_data::<web::Data<AuditLog>>().map(|a| a.get_ref().clone());
-        let template = req.match_pattern().unwrap_or_else(|| "-".into());
-        let method = req.method().to_string();
+        // The endpoint names the refusal; finding its template walks the router, so only for a refusal.
+        let refused_at = match &caller {
+            Ok(c) if c.roles.is_empty() => {
+                Some(format!("{} {}", req.method(), req.match_pattern().unwrap_or_else(|| "-".into())))
+            }
+            _ => None,
+        };
         Box::pin(async move {
             let caller = caller?;
             let audit = audit.ok_or_else(|| ApiError::internal("AuditLog is not registered"))?;
-            if caller.roles.is_empty() {
-                let event = NewAuditEvent::new(
-                    &caller.sub,
-                    &[],
-                    &format!("{method} {template}"),
-                    "endpoint",
-                    Outcome::Denied,
-                    &caller.request_id,
-                );
+            if let Some(endpoint) = refused_at {
+                let event =
+                    NewAuditEvent::new(&caller.sub, &[], &endpoint, "endpoint", Outcome::Denied, &caller.request_id);
                 audit.record(vec![event]).await?;
                 return Err(ApiError::Forbidden("the token carries no role this service recognises".into()));
             }

@@ -126,7 +126,13 @@ pub struct Authenticator {
     audience: String,
     /// Secret material for other signatures (pagination cursors), derived from the HS256 secret.
     derived_secret: Vec<u8>,
+    /// Tokens already verified, by their exact text: a client sends the same token with every request, and the
+    /// signature and claims of a given text never change. `exp` and `nbf` are checked again on every use.
+    verified: std::sync::Mutex<std::collections::HashMap<String, Claims>>,
 }
+
+/// Verified tokens remembered at most; the cache is emptied when full.
+const VERIFIED_CACHE_ENTRIES: usize = 10_000;
 
 impl Authenticator {
     /// Loads keys as configured: public keys when `VS_JWT_PUBLIC_KEYS` is set, else the HS256 secret from
@@ -148,6 +154,7 @@ impl Authenticator {
             issuer: cfg.issuer.clone(),
             audience: cfg.audience.clone(),
             derived_secret: derive(&secret, b"virtual-school pagination cursors"),
+            verified: std::sync::Mutex::new(std::collections::HashMap::new()),
         })
     }
 
@@ -161,6 +168,28 @@ impl Authenticator {
         if token.is_empty() || token.len() > MAX_TOKEN_BYTES {
             return Err(AuthError::Malformed);
         }
+        let cached = self.verified.lock().ok().and_then(|c| c.get(token).cloned());
+        if let Some(claims) = cached {
+            let now = jsonwebtoken::get_current_timestamp();
+            if claims.exp + LEEWAY_SECS <= now {
+                return Err(AuthError::Expired);
+            }
+            if claims.nbf.is_some_and(|nbf| nbf > now + LEEWAY_SECS) {
+                return Err(AuthError::NotYetValid);
+            }
+            return Ok(claims);
+        }
+        let claims = self.verify_uncached(token)?;
+        if let Ok(mut cache) = self.verified.lock() {
+            if cache.len() >= VERIFIED_CACHE_ENTRIES {
+                cache.clear();
+            }
+            cache.insert(token.to_owned(), claims.clone());
+        }
+        Ok(claims)
+    }
+
+    fn verify_uncached(&self, token: &str) -> Result<Claims, AuthError> {
         // `alg: none` and unknown algorithms fail here: jsonwebtoken has no such variant.
         let header = jsonwebtoken::decode_header(token).map_err(|_| AuthError::Malformed)?;
         let (alg, key) = match &self.keys {
@@ -356,6 +385,20 @@ mod tests {
         let c = a.verify(&t).unwrap();
         assert_eq!(c.sub, "vso-1");
         assert_eq!(c.role_names(), vec!["vso", "teacher"]);
+    }
+
+    #[test]
+    fn a_remembered_token_still_expires_and_still_waits_for_nbf() {
+        let a = hs("0123456789abcdef0123456789abcdef");
+        let t = a.mint("vso-1", &["vso".into()], 5).unwrap();
+        assert!(a.verify(&t).is_ok());
+        let now = jsonwebtoken::get_current_timestamp();
+        a.verified.lock().unwrap().get_mut(&t).unwrap().exp = now - 100;
+        assert_eq!(a.verify(&t).unwrap_err(), AuthError::Expired);
+        let t2 = a.mint("vso-2", &["vso".into()], 5).unwrap();
+        assert!(a.verify(&t2).is_ok());
+        a.verified.lock().unwrap().get_mut(&t2).unwrap().nbf = Some(now + 600);
+        assert_eq!(a.verify(&t2).unwrap_err(), AuthError::NotYetValid);
     }
 
     #[test]

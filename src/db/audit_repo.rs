@@ -47,6 +47,22 @@ pub fn insert(conn: &mut DbConnection, events: &[NewAuditEvent]) -> QueryResult<
     Ok(n)
 }
 
+/// Inserts `events` all or none: one multi-row statement when they fit in one (a statement is atomic on its own,
+/// which saves the BEGIN and COMMIT round trips of the group commit), else in a transaction.
+pub fn insert_atomic(conn: &mut DbConnection, events: &[NewAuditEvent]) -> QueryResult<usize> {
+    if events.len() <= super::rows_per_statement(conn, COLUMNS) {
+        insert(conn, events)
+    } else {
+        conn.transaction(|c| insert(c, events))
+    }
+}
+
+/// The smallest UUID v7 (as stored, lower-case text) of the millisecond `at`: ids sort as text by creation time.
+fn uuid_v7_floor(at: NaiveDateTime) -> String {
+    let ms = u64::try_from(at.and_utc().timestamp_millis()).unwrap_or(0) & 0xFFFF_FFFF_FFFF;
+    format!("{:08x}-{:04x}-7000-8000-000000000000", ms >> 16, ms & 0xFFFF)
+}
+
 /// Events matching `filter`, newest first, strictly older than `before_id` (UUID v7 ids sort by time).
 pub fn list(
     conn: &mut DbConnection,
@@ -62,10 +78,25 @@ pub fn list(
         q = q.filter(audit_events::actor_id.eq(actor));
     }
     if let Some(since) = filter.since {
-        q = q.filter(audit_events::occurred_at.ge(since));
+        q = q.filter(audit_events::id.ge(uuid_v7_floor(since))).filter(audit_events::occurred_at.ge(since));
     }
     if let Some(before) = before_id {
         q = q.filter(audit_events::id.lt(before));
     }
     q.order(audit_events::id.desc()).limit(limit).load(conn)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_v7_floor_sorts_before_every_id_of_its_millisecond_and_after_earlier_ones() {
+        let now = chrono::Utc::now().naive_utc();
+        let id = uuid::Uuid::now_v7().to_string();
+        let floor = uuid_v7_floor(now - chrono::Duration::milliseconds(5));
+        assert!(floor <= id, "{floor} <= {id}");
+        let later = uuid_v7_floor(now + chrono::Duration::seconds(5));
+        assert!(later > id, "{later} > {id}");
+    }
 }

@@ -179,7 +179,16 @@ pub fn insert(conn: &mut DbConnection, row: &ChildRow) -> QueryResult<()> {
 
 /// The child with `id`, if it is in `caseload`.
 pub fn find(conn: &mut DbConnection, caseload: &Caseload, id: &str) -> QueryResult<Option<ChildRow>> {
-    scoped(caseload).filter(children::id.eq(id)).select(ChildRow::as_select()).first(conn).optional()
+    // The two commonest reads are written out unboxed so diesel keeps them as prepared statements (a boxed query
+    // is parsed and planned again on every request); they apply the same rule as `scoped`, which the rest use.
+    let by_id = children::table.filter(children::id.eq(id)).select(ChildRow::as_select());
+    match caseload {
+        Caseload::All => by_id.first(conn).optional(),
+        Caseload::Allocated { social_worker: Some(sw), sen_caseworker: None } => {
+            by_id.filter(children::social_worker_id.eq(sw)).first(conn).optional()
+        }
+        other => scoped(other).filter(children::id.eq(id)).select(ChildRow::as_select()).first(conn).optional(),
+    }
 }
 
 /// Whether a child with `id` exists at all (for audit of refused lookups).

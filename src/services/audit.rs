@@ -1,8 +1,8 @@
 //! The audit trail's one writer, used by every resource.
 //!
 //! Reads and denials are recorded through [`AuditLog::record`], which waits until the event is committed: an event
-//! is durable before the response that caused it is sent. Concurrent events are group-committed: a single writer
-//! task takes everything queued while the previous commit ran and stores it in one transaction, so a burst of reads
+//! is durable before the response that caused it is sent. Concurrent events are group-committed: a writer thread
+//! takes everything queued while the previous commit ran and stores it in one statement, so a burst of reads
 //! costs one commit rather than one each. Changes record their events with [`crate::db::audit_repo::insert`] inside
 //! their own transaction instead, so a change and its audit event land together.
 
@@ -10,7 +10,7 @@ use crate::auth::{AuthUser, Role};
 use crate::db::{self, audit_repo, Pool};
 use crate::error::ApiError;
 use chrono::{NaiveDateTime, Utc};
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::oneshot;
 
 /// Whether the audited attempt was allowed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -118,21 +118,20 @@ struct Pending {
 
 /// Most events one group commit stores.
 const MAX_EVENTS_PER_COMMIT: usize = 2_000;
-/// Events waiting for the writer before `record` pushes back (waits for room).
-const QUEUE_CAPACITY: usize = 8_192;
 
 /// Handle to the audit writer. Cheap to clone.
 #[derive(Clone)]
 pub struct AuditLog {
-    tx: mpsc::Sender<Pending>,
+    tx: std::sync::mpsc::Sender<Pending>,
 }
 
 impl AuditLog {
-    /// Starts the writer task on the current runtime.
-    pub fn start(pool: Pool) -> Self {
-        let (tx, rx) = mpsc::channel(QUEUE_CAPACITY);
-        actix_web::rt::spawn(write_loop(pool, rx));
-        Self { tx }
+    /// Starts the writer: one thread of its own that blocks on the database, so a group commit costs no hop through
+    /// the async runtime or the blocking pool. It ends when the last handle is dropped.
+    pub fn start(pool: Pool) -> std::io::Result<Self> {
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::Builder::new().name("audit-writer".into()).spawn(move || write_loop(&pool, &rx))?;
+        Ok(Self { tx })
     }
 
     /// Stores `events` and returns once they are committed. A failure to store is a 503: no response goes out for an
@@ -142,7 +141,7 @@ impl AuditLog {
             return Ok(());
         }
         let (done, wait) = oneshot::channel();
-        self.tx.send(Pending { events, done }).await.map_err(|_| ApiError::internal("the audit writer has stopped"))?;
+        self.tx.send(Pending { events, done }).map_err(|_| ApiError::internal("the audit writer has stopped"))?;
         match wait.await {
             Ok(Ok(())) => Ok(()),
             Ok(Err(cause)) => Err(ApiError::Unavailable(format!("audit write failed: {cause}"))),
@@ -151,8 +150,9 @@ impl AuditLog {
     }
 }
 
-async fn write_loop(pool: Pool, mut rx: mpsc::Receiver<Pending>) {
-    while let Some(first) = rx.recv().await {
+/// Takes everything queued while the previous commit ran and stores it with one statement (one transaction).
+fn write_loop(pool: &Pool, rx: &std::sync::mpsc::Receiver<Pending>) {
+    while let Ok(first) = rx.recv() {
         let mut batch = vec![first];
         let mut count = batch[0].events.len();
         while count < MAX_EVENTS_PER_COMMIT {
@@ -164,13 +164,11 @@ async fn write_loop(pool: Pool, mut rx: mpsc::Receiver<Pending>) {
                 Err(_) => break,
             }
         }
-        let rows: Vec<NewAuditEvent> = batch.iter().flat_map(|p| p.events.iter().cloned()).collect();
-        let result = db::run(&pool, move |conn| {
-            use diesel::Connection;
-            conn.transaction(|c| audit_repo::insert(c, &rows).map(|_| ())).map_err(ApiError::from)
-        })
-        .await
-        .map_err(|e| e.to_string());
+        let rows: Vec<NewAuditEvent> = batch.iter_mut().flat_map(|p| std::mem::take(&mut p.events)).collect();
+        let result = pool
+            .get()
+            .map_err(|e| e.to_string())
+            .and_then(|mut conn| audit_repo::insert_atomic(&mut conn, &rows).map(|_| ()).map_err(|e| e.to_string()));
         if let Err(cause) = &result {
             log::error!("audit group commit of {count} events failed: {cause}");
         }

@@ -97,6 +97,26 @@ async fn filters_combine_and_cursors_walk_every_page_once() {
         .unwrap();
     assert_eq!(both["items"].as_array().unwrap().len(), 4);
 
+    let count = |body: serde_json::Value| body["items"].as_array().unwrap().len();
+    let every: serde_json::Value = app
+        .get(&format!("/api/v1/audit-events?child_id={child_b}&limit=200"), &admin)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let since_long_ago: serde_json::Value = app
+        .get(&format!("/api/v1/audit-events?child_id={child_b}&limit=200&since=2000-01-01T00:00:00Z"), &admin)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    // The listing just made adds one event about child B, which the second listing sees.
+    assert_eq!(count(since_long_ago), count(every) + 1);
+
     let future = "2999-01-01T00:00:00Z";
     let none: serde_json::Value =
         app.get(&format!("/api/v1/audit-events?since={future}"), &admin).send().await.unwrap().json().await.unwrap();
