@@ -40,17 +40,53 @@ pub struct AuditEventRow {
 /// Inserts `events` with multi-row statements on PostgreSQL (one statement a row on SQLite, where there is no round
 /// trip to save). Call inside a transaction.
 pub fn insert(conn: &mut DbConnection, events: &[NewAuditEvent]) -> QueryResult<usize> {
-    let mut n = 0;
-    for chunk in events.chunks(super::rows_per_statement(conn, COLUMNS)) {
-        n += on_backend!(&mut *conn, |c| diesel::insert_into(audit_events::table).values(chunk).execute(c))?;
+    match conn {
+        DbConnection::Pg(c) => insert_pg(c, events),
+        DbConnection::Sqlite(_) => {
+            let mut n = 0;
+            for chunk in events.chunks(super::rows_per_statement(conn, COLUMNS)) {
+                n += on_backend!(&mut *conn, |c| diesel::insert_into(audit_events::table).values(chunk).execute(c))?;
+            }
+            Ok(n)
+        }
     }
-    Ok(n)
+}
+
+/// PostgreSQL: one statement of 11 array parameters, whatever the number of rows, instead of a VALUES list of
+/// 11 parameters a row. The server parses and plans a short statement rather than a long one for every group
+/// commit; measured here, that is most of what an audited read costs the database beyond the read itself.
+fn insert_pg(conn: &mut diesel::PgConnection, events: &[NewAuditEvent]) -> QueryResult<usize> {
+    use diesel::sql_types::{Array, Nullable, Text, Timestamp};
+    fn column<T: Clone>(events: &[NewAuditEvent], f: impl Fn(&NewAuditEvent) -> &T) -> Vec<T> {
+        events.iter().map(|e| f(e).clone()).collect()
+    }
+    if events.is_empty() {
+        return Ok(0);
+    }
+    diesel::sql_query(
+        "INSERT INTO audit_events (id, occurred_at, actor_id, actor_roles, action, resource_type, resource_id, \
+         child_id, outcome, request_id, changed_fields) \
+         SELECT * FROM unnest($1::text[], $2::timestamp[], $3::text[], $4::text[], $5::text[], $6::text[], \
+         $7::text[], $8::text[], $9::text[], $10::text[], $11::text[])",
+    )
+    .bind::<Array<Text>, _>(column(events, |e| &e.id))
+    .bind::<Array<Timestamp>, _>(column(events, |e| &e.occurred_at))
+    .bind::<Array<Text>, _>(column(events, |e| &e.actor_id))
+    .bind::<Array<Text>, _>(column(events, |e| &e.actor_roles))
+    .bind::<Array<Text>, _>(column(events, |e| &e.action))
+    .bind::<Array<Text>, _>(column(events, |e| &e.resource_type))
+    .bind::<Array<Nullable<Text>>, _>(column(events, |e| &e.resource_id))
+    .bind::<Array<Nullable<Text>>, _>(column(events, |e| &e.child_id))
+    .bind::<Array<Text>, _>(column(events, |e| &e.outcome))
+    .bind::<Array<Text>, _>(column(events, |e| &e.request_id))
+    .bind::<Array<Nullable<Text>>, _>(column(events, |e| &e.changed_fields))
+    .execute(conn)
 }
 
 /// Inserts `events` all or none: one multi-row statement when they fit in one (a statement is atomic on its own,
 /// which saves the BEGIN and COMMIT round trips of the group commit), else in a transaction.
 pub fn insert_atomic(conn: &mut DbConnection, events: &[NewAuditEvent]) -> QueryResult<usize> {
-    if events.len() <= super::rows_per_statement(conn, COLUMNS) {
+    if matches!(conn, DbConnection::Pg(_)) || events.len() <= super::rows_per_statement(conn, COLUMNS) {
         insert(conn, events)
     } else {
         conn.transaction(|c| insert(c, events))
