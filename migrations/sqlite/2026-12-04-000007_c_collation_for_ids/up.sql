@@ -1,0 +1,2 @@
+-- SQLite compares text byte by byte already (BINARY collation); this migration is PostgreSQL's.
+SELECT 1;
