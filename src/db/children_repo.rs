@@ -179,13 +179,18 @@ pub fn insert(conn: &mut DbConnection, row: &ChildRow) -> QueryResult<()> {
 
 /// The child with `id`, if it is in `caseload`.
 pub fn find(conn: &mut DbConnection, caseload: &Caseload, id: &str) -> QueryResult<Option<ChildRow>> {
-    // The two commonest reads are written out unboxed so diesel keeps them as prepared statements (a boxed query
-    // is parsed and planned again on every request); they apply the same rule as `scoped`, which the rest use.
-    let by_id = children::table.filter(children::id.eq(id)).select(ChildRow::as_select());
+    // The two commonest reads run on the backend's own connection with unboxed queries, so each backend keeps them
+    // as prepared statements (a boxed or multi-backend query is built, and on PostgreSQL parsed, on every call).
+    // They apply the same rule as `scoped`, which the rest use.
+    macro_rules! by_id {
+        () => {
+            children::table.filter(children::id.eq(id)).select(ChildRow::as_select())
+        };
+    }
     match caseload {
-        Caseload::All => by_id.first(conn).optional(),
+        Caseload::All => on_backend!(conn, |c| by_id!().first(c).optional()),
         Caseload::Allocated { social_worker: Some(sw), sen_caseworker: None } => {
-            by_id.filter(children::social_worker_id.eq(sw)).first(conn).optional()
+            on_backend!(conn, |c| by_id!().filter(children::social_worker_id.eq(sw)).first(c).optional())
         }
         other => scoped(other).filter(children::id.eq(id)).select(ChildRow::as_select()).first(conn).optional(),
     }
