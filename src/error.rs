@@ -280,13 +280,19 @@ pub fn json_error(err: actix_web::error::JsonPayloadError, limit: usize) -> ApiE
         E::ContentType => {
             ApiError::UnsupportedMediaType("the body must be JSON, sent with Content-Type: application/json".into())
         }
-        E::Deserialize(e) if e.is_data() => {
-            ApiError::BadRequest(format!("the JSON body does not match the expected shape: {e}"))
-        }
-        E::Deserialize(e) => ApiError::BadRequest(format!("the body is not valid JSON: {e}")),
+        E::Deserialize(e) => json_body_error(&e),
         E::Serialize(e) => ApiError::internal(e),
         E::Payload(actix_web::error::PayloadError::Overflow) => ApiError::PayloadTooLarge { limit },
         other => ApiError::BadRequest(format!("the body could not be read: {other}")),
+    }
+}
+
+/// A body that is not JSON, or JSON of the wrong shape (an unknown field, a wrong type), as a 400.
+pub fn json_body_error(e: &serde_json::Error) -> ApiError {
+    if e.is_data() {
+        ApiError::BadRequest(format!("the JSON body does not match the expected shape: {e}"))
+    } else {
+        ApiError::BadRequest(format!("the body is not valid JSON: {e}"))
     }
 }
 

@@ -740,9 +740,7 @@ pub async fn update_child(
     body: web::Bytes,
 ) -> Result<HttpResponse, ApiError> {
     user.require_any(children::WRITERS, "child.update", "child").await?;
-    let content_type = req.headers().get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("");
-    let essence = content_type.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
-    if essence != "application/merge-patch+json" && essence != "application/json" {
+    if !matches!(super::media_type(&req).as_deref(), Some("application/merge-patch+json" | "application/json")) {
         return Err(ApiError::UnsupportedMediaType(
             "send the patch as application/merge-patch+json (or application/json)".into(),
         ));

@@ -324,11 +324,9 @@ pub async fn submit_batch(
     payload: web::Payload,
 ) -> Result<HttpResponse, ApiError> {
     user.require_any(lac_batches::SUBMITTERS, "lac_status_batch.create", "lac_status_batch").await?;
-    let content_type = req.headers().get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("");
-    let essence = content_type.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
-    let csv = match essence.as_str() {
-        "application/json" => false,
-        "text/csv" => true,
+    let csv = match super::media_type(&req).as_deref() {
+        Some("application/json") => false,
+        Some("text/csv") => true,
         _ => return Err(ApiError::UnsupportedMediaType("send the list as application/json or text/csv".into())),
     };
     let body = read_body(&req, payload, limits.max_bytes).await?;
@@ -341,13 +339,7 @@ pub async fn submit_batch(
                 "batch_ref and period_ending are query parameters for CSV only; put them in the JSON body".into(),
             ));
         }
-        let input: BatchInput = serde_json::from_slice(&body).map_err(|e| {
-            if e.is_data() {
-                ApiError::BadRequest(format!("the JSON body does not match the expected shape: {e}"))
-            } else {
-                ApiError::BadRequest(format!("the body is not valid JSON: {e}"))
-            }
-        })?;
+        let input: BatchInput = serde_json::from_slice(&body).map_err(|e| crate::error::json_body_error(&e))?;
         Submission {
             batch_ref: input.batch_ref,
             period_ending: input.period_ending,

@@ -12,6 +12,12 @@ pub mod operations;
 
 use utoipa_actix_web::service_config::ServiceConfig;
 
+/// The media type of a request body, without parameters (`text/csv; charset=utf-8` is `text/csv`), lower-case.
+pub(crate) fn media_type(req: &actix_web::HttpRequest) -> Option<String> {
+    use actix_web::HttpMessage;
+    req.mime_type().ok().flatten().map(|m| m.essence_str().to_ascii_lowercase())
+}
+
 /// Registers every documented route. Both the server and the OpenAPI document are built from this.
 pub fn configure(cfg: &mut ServiceConfig) {
     cfg.service(operations::healthz).service(operations::readyz).service(
