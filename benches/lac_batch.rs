@@ -34,6 +34,8 @@ fn config(dir: &std::path::Path, target: DatabaseTarget) -> Config {
         max_batch_bytes: virtual_school::config::DEFAULT_MAX_BATCH_BYTES,
         extra_holidays: Vec::new(),
         initial_pep_working_days: 10,
+        pep_rules: Default::default(),
+        pinned_today: None,
     }
 }
 

@@ -78,6 +78,11 @@ pub struct Config {
     pub extra_holidays: Vec<chrono::NaiveDate>,
     /// Working days from becoming looked after to the initial PEP (`VS_INITIAL_PEP_WORKING_DAYS`).
     pub initial_pep_working_days: u32,
+    /// Terms, their PEP deadlines (`VS_TERM_STARTS`, `VS_PEP_TERM_DEADLINES`) and the ages that need a PEP
+    /// (`VS_PEP_MIN_AGE`, `VS_PEP_MAX_AGE`).
+    pub pep_rules: crate::domain::terms::PepRules,
+    /// A pinned date for tests and demos. Set in code only: never read from the environment.
+    pub pinned_today: Option<chrono::NaiveDate>,
 }
 
 /// A configuration value that cannot be used.
@@ -146,6 +151,17 @@ impl Config {
                     .map_err(|reason| ConfigError::Invalid { name: "VS_EXTRA_HOLIDAYS", reason })?,
             },
             initial_pep_working_days: parse_num(&non_empty, "VS_INITIAL_PEP_WORKING_DAYS", 10, 1, 60)?,
+            pep_rules: {
+                let terms = crate::domain::terms::TermCalendar::from_config(
+                    non_empty("VS_TERM_STARTS").as_deref(),
+                    non_empty("VS_PEP_TERM_DEADLINES").as_deref(),
+                )
+                .map_err(|reason| ConfigError::Invalid { name: "VS_TERM_STARTS / VS_PEP_TERM_DEADLINES", reason })?;
+                let min_age = parse_num(&non_empty, "VS_PEP_MIN_AGE", 3, 0, 10)?;
+                let max_age = parse_num(&non_empty, "VS_PEP_MAX_AGE", 18, 11, 25)?;
+                crate::domain::terms::PepRules { terms, min_age, max_age }
+            },
+            pinned_today: None,
             shutdown_timeout_secs: parse_num(&non_empty, "VS_SHUTDOWN_TIMEOUT_SECS", 30, 0, 3600)?,
             data_dir,
         })

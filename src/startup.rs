@@ -79,6 +79,8 @@ impl Application {
         let policy = web::Data::new(crate::services::policy::Policy {
             calendar: crate::domain::calendar::WorkingDays::new(config.extra_holidays.iter().copied()),
             initial_pep_working_days: config.initial_pep_working_days,
+            pep: config.pep_rules.clone(),
+            pinned_today: config.pinned_today,
         });
         let batch_limits =
             web::Data::new(crate::routes::lac_batches::BatchLimits { max_bytes: config.max_batch_bytes });

@@ -3,6 +3,7 @@
 
 use super::schema::children;
 use super::{DbConnection, MultiBackend};
+use crate::domain::terms::PepDay;
 use chrono::{NaiveDate, NaiveDateTime};
 use diesel::prelude::*;
 
@@ -33,10 +34,15 @@ pub struct ChildRow {
     pub vso_id: Option<String>,
     pub social_worker_id: Option<String>,
     pub sen_caseworker_id: Option<String>,
-    pub next_pep_due_on: Option<NaiveDate>,
+    /// Due date of an event-driven PEP still owed (initial, or after a change of school).
+    pub pep_required_on: Option<NaiveDate>,
     pub version: i64,
     pub created_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,
+    /// The date of the event that made that PEP due: a PEP met on or after it settles it.
+    pub pep_required_since: Option<NaiveDate>,
+    /// Term ordinal ([`crate::domain::terms::TermOf::ordinal`]) of the latest signed-off PEP.
+    pub last_pep_term: Option<i64>,
 }
 
 /// Which children a caller may see.
@@ -86,7 +92,8 @@ pub struct ChildFilter {
     pub year_groups: Option<Vec<String>>,
     pub out_of_authority: Option<bool>,
     pub sen_status: Option<String>,
-    /// `due`, `overdue` or `not_required`, evaluated on `today`.
+    /// `in_date`, `due`, `overdue` or `not_required`, evaluated on a [`PepDay`] by the rules of
+    /// [`crate::domain::terms::PepRules::schedule`].
     pub pep_status: Option<String>,
     /// Case-insensitive substring of first or last name.
     pub q: Option<String>,
@@ -117,7 +124,61 @@ fn like_escape(s: &str) -> String {
     out
 }
 
-fn filtered<'a>(caseload: &'a Caseload, f: &'a ChildFilter, today: NaiveDate) -> Boxed<'a> {
+/// The SQL form of [`crate::domain::terms::PepRules::schedule`]: the same rule, as a filter on stored columns.
+fn pep_status_filter<'a>(q: Boxed<'a>, status: &str, day: &PepDay) -> Boxed<'a> {
+    use children::{date_of_birth, lac_status, last_pep_term, looked_after_since, pep_required_on, year_group};
+    let term = day.term.ordinal();
+    let required = lac_status
+        .eq("looked_after")
+        .and(date_of_birth.le(day.youngest_born_on))
+        .and(date_of_birth.gt(day.too_old_born_on))
+        .and(year_group.is_null().or(year_group.ne("14")));
+    // This term's PEP is owed (and past its deadline) for a child looked after before the term with no PEP of it.
+    let term_deadline_passed = day.term_deadline < day.today;
+    match status {
+        "not_required" => q.filter(
+            lac_status
+                .eq("ceased")
+                .or(date_of_birth.gt(day.youngest_born_on))
+                .or(date_of_birth.le(day.too_old_born_on))
+                .or(year_group.eq("14")),
+        ),
+        "in_date" => q.filter(required).filter(pep_required_on.is_null()).filter(last_pep_term.ge(term)),
+        "overdue" => {
+            let term_overdue = last_pep_term
+                .is_null()
+                .or(last_pep_term.lt(term))
+                .and(looked_after_since.is_null().or(looked_after_since.lt(day.term_start)));
+            let q = q.filter(required);
+            if term_deadline_passed {
+                q.filter(pep_required_on.lt(day.today).or(term_overdue))
+            } else {
+                q.filter(pep_required_on.lt(day.today))
+            }
+        }
+        "due" => {
+            let q = q
+                .filter(required)
+                .filter(pep_required_on.is_null().or(pep_required_on.ge(day.today)))
+                // not in date
+                .filter(pep_required_on.is_not_null().or(last_pep_term.is_null()).or(last_pep_term.lt(term)));
+            if term_deadline_passed {
+                // and this term's PEP not overdue
+                q.filter(
+                    last_pep_term
+                        .is_not_null()
+                        .and(last_pep_term.ge(term))
+                        .or(looked_after_since.is_not_null().and(looked_after_since.ge(day.term_start))),
+                )
+            } else {
+                q
+            }
+        }
+        _ => q.filter(children::id.ne(children::id)),
+    }
+}
+
+fn filtered<'a>(caseload: &'a Caseload, f: &'a ChildFilter, day: &PepDay) -> Boxed<'a> {
     let mut q = scoped(caseload);
     if let Some(v) = &f.lac_status {
         q = q.filter(children::lac_status.eq(v));
@@ -140,19 +201,8 @@ fn filtered<'a>(caseload: &'a Caseload, f: &'a ChildFilter, today: NaiveDate) ->
     if let Some(v) = &f.sen_status {
         q = q.filter(children::sen_status.eq(v));
     }
-    match f.pep_status.as_deref() {
-        Some("not_required") => q = q.filter(children::lac_status.eq("ceased")),
-        Some("overdue") => {
-            q = q.filter(children::lac_status.eq("looked_after")).filter(children::next_pep_due_on.lt(today));
-        }
-        Some("due") => {
-            q = q
-                .filter(children::lac_status.eq("looked_after"))
-                .filter(children::next_pep_due_on.is_null().or(children::next_pep_due_on.ge(today)));
-        }
-        // `in_date` needs signed-off PEPs; until they exist no child is in date.
-        Some(_) => q = q.filter(children::id.ne(children::id)),
-        None => {}
+    if let Some(status) = f.pep_status.as_deref() {
+        q = pep_status_filter(q, status, day);
     }
     if let Some(v) = &f.q {
         let pattern = format!("%{}%", like_escape(&v.to_lowercase()));
@@ -206,11 +256,11 @@ pub fn list(
     conn: &mut DbConnection,
     caseload: &Caseload,
     filter: &ChildFilter,
-    today: NaiveDate,
+    day: &PepDay,
     after_id: Option<&str>,
     limit: i64,
 ) -> QueryResult<Vec<ChildRow>> {
-    let mut q = filtered(caseload, filter, today);
+    let mut q = filtered(caseload, filter, day);
     if let Some(after) = after_id {
         q = q.filter(children::id.gt(after));
     }

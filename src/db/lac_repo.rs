@@ -47,7 +47,7 @@ const IN_CHUNK: usize = 500;
 /// Columns of a change row, for the multi-row statement size.
 const CHANGE_COLUMNS: usize = 12;
 /// Columns of a child row, for the multi-row statement size.
-const CHILD_COLUMNS: usize = 27;
+const CHILD_COLUMNS: usize = 29;
 
 /// The batch with `batch_ref`.
 pub fn find_by_ref(conn: &mut DbConnection, batch_ref: &str) -> QueryResult<Option<BatchRow>> {
@@ -196,7 +196,8 @@ pub fn upsert_children(conn: &mut DbConnection, rows: &[ChildRow]) -> QueryResul
                 children::placement_out_of_authority.eq(excluded(children::placement_out_of_authority)),
                 children::placement_started_on.eq(excluded(children::placement_started_on)),
                 children::social_worker_id.eq(excluded(children::social_worker_id)),
-                children::next_pep_due_on.eq(excluded(children::next_pep_due_on)),
+                children::pep_required_on.eq(excluded(children::pep_required_on)),
+                children::pep_required_since.eq(excluded(children::pep_required_since)),
                 children::version.eq(excluded(children::version)),
                 children::updated_at.eq(excluded(children::updated_at)),
             ))

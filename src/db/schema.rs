@@ -43,10 +43,12 @@ diesel::table! {
         vso_id -> Nullable<Text>,
         social_worker_id -> Nullable<Text>,
         sen_caseworker_id -> Nullable<Text>,
-        next_pep_due_on -> Nullable<Date>,
+        pep_required_on -> Nullable<Date>,
         version -> BigInt,
         created_at -> Timestamp,
         updated_at -> Timestamp,
+        pep_required_since -> Nullable<Date>,
+        last_pep_term -> Nullable<BigInt>,
     }
 }
 
@@ -107,7 +109,11 @@ diesel::allow_tables_to_appear_in_same_query!(
     lac_status_changes,
     lac_status_batches,
     notifications,
-    audit_events
+    audit_events,
+    peps,
+    pep_revisions,
+    pep_attainment,
+    pep_quality_reviews
 );
 
 diesel::table! {
@@ -141,3 +147,81 @@ diesel::table! {
         created_at -> Timestamp,
     }
 }
+
+diesel::table! {
+    /// PEPs: the latest revision of each, keyed by the provider's external_id.
+    peps (id) {
+        id -> Text,
+        external_id -> Text,
+        child_id -> Text,
+        revision -> BigInt,
+        academic_year -> Text,
+        term -> Text,
+        term_ordinal -> BigInt,
+        meeting_date -> Date,
+        signed_off_at -> Timestamp,
+        signed_off_by -> Text,
+        deadline -> Nullable<Date>,
+        signed_off_late -> Bool,
+        latest_in_term -> Bool,
+        year_group -> Nullable<Text>,
+        attendance_percentage -> Nullable<Double>,
+        sessions_possible -> Nullable<BigInt>,
+        sessions_attended -> Nullable<BigInt>,
+        suspensions -> Nullable<BigInt>,
+        suspension_days -> Nullable<Double>,
+        permanent_exclusion -> Nullable<Bool>,
+        content_hash -> Text,
+        content -> Text,
+        quality_rating -> Nullable<Text>,
+        lcs_upload_confirmed_at -> Nullable<Timestamp>,
+        lcs_upload_confirmed_by -> Nullable<Text>,
+        pushed_by -> Text,
+        version -> BigInt,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    /// Every revision of every PEP, as received.
+    pep_revisions (pep_id, revision) {
+        pep_id -> Text,
+        revision -> BigInt,
+        content_hash -> Text,
+        content -> Text,
+        pushed_by -> Text,
+        received_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    /// The latest revision's attainment rows.
+    pep_attainment (pep_id, position) {
+        pep_id -> Text,
+        position -> BigInt,
+        subject -> Text,
+        past -> Nullable<Double>,
+        current_value -> Double,
+        predicted -> Nullable<Double>,
+        target -> Nullable<Double>,
+    }
+}
+
+diesel::table! {
+    /// Quality reviews of PEPs.
+    pep_quality_reviews (id) {
+        id -> Text,
+        pep_id -> Text,
+        revision -> BigInt,
+        rating -> Text,
+        comments -> Nullable<Text>,
+        reviewed_by -> Text,
+        reviewed_at -> Timestamp,
+    }
+}
+
+diesel::joinable!(peps -> children (child_id));
+diesel::joinable!(pep_revisions -> peps (pep_id));
+diesel::joinable!(pep_attainment -> peps (pep_id));
+diesel::joinable!(pep_quality_reviews -> peps (pep_id));

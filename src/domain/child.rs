@@ -78,16 +78,6 @@ impl PepStatus {
     pub fn parse(raw: &str) -> Option<Self> {
         [Self::InDate, Self::Due, Self::Overdue, Self::NotRequired].into_iter().find(|s| s.as_str() == raw)
     }
-
-    /// The status on `today` of a child with this LAC status and next PEP due date. A looked-after child with no
-    /// due date yet needs a PEP (`due`); `in_date` needs signed-off PEPs, which arrive with the PEP resource.
-    pub fn derive(lac: LacStatus, next_pep_due_on: Option<NaiveDate>, today: NaiveDate) -> Self {
-        match (lac, next_pep_due_on) {
-            (LacStatus::Ceased, _) => Self::NotRequired,
-            (LacStatus::LookedAfter, Some(due)) if due < today => Self::Overdue,
-            (LacStatus::LookedAfter, _) => Self::Due,
-        }
-    }
 }
 
 /// Where the child lives.
@@ -337,15 +327,6 @@ mod tests {
             .any(|v| v.reason.contains("before looked_after_since")));
         c.ceased_on = Some(d("2026-06-01"));
         assert!(date_rules(&c.care_dates(), d("2026-12-04")).is_empty());
-    }
-
-    #[test]
-    fn pep_status_is_derived() {
-        let today = d("2026-12-04");
-        assert_eq!(PepStatus::derive(LacStatus::Ceased, Some(d("2026-01-01")), today), PepStatus::NotRequired);
-        assert_eq!(PepStatus::derive(LacStatus::LookedAfter, Some(d("2026-12-03")), today), PepStatus::Overdue);
-        assert_eq!(PepStatus::derive(LacStatus::LookedAfter, Some(d("2026-12-04")), today), PepStatus::Due);
-        assert_eq!(PepStatus::derive(LacStatus::LookedAfter, None, today), PepStatus::Due);
     }
 
     #[test]

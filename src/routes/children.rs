@@ -10,6 +10,7 @@ use crate::error::{ApiError, FieldError, Problem};
 use crate::pagination::{self, Cursors};
 use crate::services::children::{self, ChildRecord, ListView};
 use crate::services::idempotency::{self, IdempotencyKey};
+use crate::services::policy::Policy;
 use actix_web::http::header::{self, HeaderMap};
 use actix_web::{get, patch, post, web, HttpRequest, HttpResponse};
 use chrono::{DateTime, NaiveDate, Utc};
@@ -403,7 +404,7 @@ impl From<&ChildRecord> for Child {
             social_worker_id: c.social_worker_id,
             sen_caseworker_id: c.sen_caseworker_id,
             pep_status: r.pep_status.as_str().to_owned(),
-            next_pep_due_on: c.next_pep_due_on,
+            next_pep_due_on: r.next_pep_due_on,
             created_at: c.created_at.and_utc(),
             updated_at: c.updated_at.and_utc(),
         }
@@ -438,7 +439,7 @@ fn as_input(r: &ChildRecord) -> ChildInput {
         vso_id: c.vso_id.clone(),
         social_worker_id: c.social_worker_id.clone(),
         sen_caseworker_id: c.sen_caseworker_id.clone(),
-        next_pep_due_on: date(c.next_pep_due_on),
+        next_pep_due_on: date(c.pep_required_on),
     }
 }
 
@@ -622,7 +623,7 @@ fn child_response(status: actix_web::http::StatusCode, record: &ChildRecord) -> 
 pub async fn create_child(
     user: AuthUser,
     pool: web::Data<Pool>,
-    policy: web::Data<crate::services::policy::Policy>,
+    policy: web::Data<Policy>,
     req: HttpRequest,
     body: web::Json<ChildInput>,
 ) -> Result<HttpResponse, ApiError> {
@@ -635,7 +636,7 @@ pub async fn create_child(
             return replay(&user, stored).await;
         }
     }
-    let draft = to_draft(input, children::today())?;
+    let draft = to_draft(input, policy.today())?;
     let store: Option<children::InTransaction> = key.clone().map(|key| {
         Box::new(move |conn: &mut crate::db::DbConnection, record: &ChildRecord| {
             key.store(conn, 201, &Child::from(record), Some(location_of(record)), Some(record.etag()))
@@ -694,10 +695,11 @@ fn location_of(record: &ChildRecord) -> String {
 pub async fn get_child(
     user: AuthUser,
     pool: web::Data<Pool>,
+    policy: web::Data<Policy>,
     path: web::Path<uuid::Uuid>,
     req: HttpRequest,
 ) -> Result<HttpResponse, ApiError> {
-    let record = children::get(&pool, &user, &path.into_inner().to_string()).await?;
+    let record = children::get(&pool, &user, &policy, &path.into_inner().to_string()).await?;
     let etag = record.etag();
     // If-None-Match compares weakly (RFC 9110 §13.1.2): `W/"v1-due"` matches `"v1-due"`.
     let weak = |t: &str| t.strip_prefix("W/").unwrap_or(t).to_owned();
@@ -735,6 +737,7 @@ const READ_ONLY: &[&str] = &["id", "created_at", "updated_at", "key_stage", "pep
 pub async fn update_child(
     user: AuthUser,
     pool: web::Data<Pool>,
+    policy: web::Data<Policy>,
     path: web::Path<uuid::Uuid>,
     req: HttpRequest,
     body: web::Bytes,
@@ -754,8 +757,8 @@ pub async fn update_child(
         return Err(ApiError::BadRequest(format!("{field} is read-only")));
     }
     let if_match = tags(req.headers(), header::IF_MATCH);
-    let today = children::today();
-    let record = children::update(&pool, &user, &path.into_inner().to_string(), if_match, move |current| {
+    let today = policy.today();
+    let record = children::update(&pool, &user, &policy, &path.into_inner().to_string(), if_match, move |current| {
         let mut doc = serde_json::to_value(as_input(current)).map_err(ApiError::internal)?;
         json_patch::merge(&mut doc, &patch);
         let input: ChildInput = serde_json::from_value(doc)
@@ -781,6 +784,7 @@ pub async fn update_child(
 pub async fn list_children(
     user: AuthUser,
     pool: web::Data<Pool>,
+    policy: web::Data<Policy>,
     cursors: web::Data<Cursors>,
     query: web::Query<ChildQuery>,
 ) -> Result<web::Json<ChildPage>, ApiError> {
@@ -789,7 +793,7 @@ pub async fn list_children(
     // The cursor is bound to the caller too, so a page token cannot cross caseloads.
     let binding = (&filter, &user.sub);
     let after: Option<String> = cursors.after("children", &binding, cursor.as_deref())?;
-    let (records, more, view) = children::list(&pool, &user, filter.clone(), after, limit).await?;
+    let (records, more, view) = children::list(&pool, &user, &policy, filter.clone(), after, limit).await?;
     let next_cursor = cursors.next("children", &binding, (&records, more), |last| last.row.id.clone())?;
     let items = records
         .iter()

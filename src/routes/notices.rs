@@ -252,7 +252,7 @@ pub async fn send_notice(
 ) -> Result<HttpResponse, ApiError> {
     user.require_any(notices::SENDERS, "notice.create", "notice").await?;
     let child_id = path.into_inner().to_string();
-    let notice = to_notice(body.into_inner(), crate::services::children::today())?;
+    let notice = to_notice(body.into_inner(), policy.today())?;
     let row = notices::send(&pool, &user, &policy, &child_id, notice).await?;
     let location = format!("/api/v1/children/{child_id}/notices/{}", row.id);
     Ok(HttpResponse::Created().insert_header((header::LOCATION, location)).json(NoticeView::from(row)))

@@ -4,9 +4,11 @@ use crate::auth::{AuthUser, Role};
 use crate::db::children_repo::{self, Caseload, ChildFilter, ChildRow};
 use crate::db::{self, audit_repo, Pool};
 use crate::domain::child::{ChildDraft, LacStatus, PepStatus};
+use crate::domain::terms::{PepDay, PepFacts};
 use crate::domain::{KeyStage, YearGroup};
 use crate::error::ApiError;
 use crate::services::audit::{truncate_to_micros, NewAuditEvent, Outcome};
+use crate::services::policy::Policy;
 use chrono::{NaiveDate, Utc};
 use diesel::Connection;
 
@@ -22,27 +24,32 @@ pub struct ChildRecord {
     pub row: ChildRow,
     /// PEP status on the day it was read.
     pub pep_status: PepStatus,
+    /// The earliest date a PEP is owed, on the day it was read.
+    pub next_pep_due_on: Option<NaiveDate>,
     /// Key stage of the year group.
     pub key_stage: Option<KeyStage>,
 }
 
 impl ChildRecord {
-    fn new(row: ChildRow, today: NaiveDate) -> Self {
-        let lac = LacStatus::parse(&row.lac_status).unwrap_or(LacStatus::LookedAfter);
-        let pep_status = PepStatus::derive(lac, row.next_pep_due_on, today);
+    /// The record of `row` on `day`, by the PEP rules of `policy`.
+    pub fn new(row: ChildRow, policy: &Policy, day: &PepDay) -> Self {
+        let facts = PepFacts {
+            lac_status: LacStatus::parse(&row.lac_status).unwrap_or(LacStatus::LookedAfter),
+            date_of_birth: row.date_of_birth,
+            year_group: row.year_group.as_deref(),
+            looked_after_since: row.looked_after_since,
+            pep_required_on: row.pep_required_on,
+            last_pep_term: row.last_pep_term,
+        };
+        let (pep_status, next_pep_due_on) = policy.pep.schedule(&facts, day);
         let key_stage = row.year_group.as_deref().and_then(|y| YearGroup::parse(y).ok()).map(YearGroup::key_stage);
-        Self { row, pep_status, key_stage }
+        Self { row, pep_status, next_pep_due_on, key_stage }
     }
 
     /// The entity tag: the stored version and the derived status (which can change overnight without a write).
     pub fn etag(&self) -> String {
         format!("\"v{}-{}\"", self.row.version, self.pep_status.as_str())
     }
-}
-
-/// Today, for derived statuses. UTC: close enough for a due date counted in whole days.
-pub fn today() -> NaiveDate {
-    Utc::now().date_naive()
 }
 
 /// The caller's caseload for reading children, or `None` when no role of theirs reads children.
@@ -82,10 +89,12 @@ pub(crate) fn row_from_draft(id: String, d: ChildDraft, version: i64, created_at
         vso_id: d.vso_id,
         social_worker_id: d.social_worker_id,
         sen_caseworker_id: d.sen_caseworker_id,
-        next_pep_due_on: d.next_pep_due_on,
+        pep_required_on: d.next_pep_due_on,
         version,
         created_at,
         updated_at: now,
+        pep_required_since: None,
+        last_pep_term: None,
     }
 }
 
@@ -106,7 +115,7 @@ pub(crate) fn changed_fields(old: &ChildRow, new: &ChildRow) -> Vec<&'static str
         placement_started_on => "placement.started_on", school_urn => "school.urn",
         school_name => "school.name", year_group => "year_group", sen_status => "sen_status",
         vso_id => "vso_id", social_worker_id => "social_worker_id", sen_caseworker_id => "sen_caseworker_id",
-        next_pep_due_on => "next_pep_due_on",
+        pep_required_on => "next_pep_due_on", last_pep_term => "pep_status",
     );
     out
 }
@@ -115,7 +124,7 @@ pub(crate) fn changed_fields(old: &ChildRow, new: &ChildRow) -> Vec<&'static str
 pub async fn create(
     pool: &Pool,
     user: &AuthUser,
-    policy: &crate::services::policy::Policy,
+    policy: &Policy,
     mut draft: ChildDraft,
     within: Option<InTransaction>,
 ) -> Result<ChildRecord, ApiError> {
@@ -126,7 +135,10 @@ pub async fn create(
     }
     let id = uuid::Uuid::now_v7().to_string();
     let now = truncate_to_micros(Utc::now().naive_utc());
-    let record = ChildRecord::new(row_from_draft(id.clone(), draft, 1, now), today());
+    let mut row = row_from_draft(id.clone(), draft, 1, now);
+    // The event that made the PEP due: coming into care (or, for a date set by hand, today).
+    row.pep_required_since = row.pep_required_on.map(|_| row.looked_after_since.unwrap_or_else(|| policy.today()));
+    let record = ChildRecord::new(row, policy, &policy.pep_day());
     let event =
         user.event("child.create", "child", Outcome::Allowed).resource(id.clone()).child(id).changed_fields(&["*"]);
     let stored = record.clone();
@@ -165,7 +177,14 @@ pub(crate) async fn refuse(pool: &Pool, user: &AuthUser, action: &str, id: &str)
 }
 
 /// One child, if it is on the caller's caseload (404 otherwise). The read is audited.
-pub async fn get(pool: &Pool, user: &AuthUser, id: &str) -> Result<ChildRecord, ApiError> {
+pub async fn get(pool: &Pool, user: &AuthUser, policy: &Policy, id: &str) -> Result<ChildRecord, ApiError> {
+    let row = read(pool, user, id).await?;
+    Ok(ChildRecord::new(row, policy, &policy.pep_day()))
+}
+
+/// The stored child, if it is on the caller's caseload (404 otherwise), for reads of the child's other data. The
+/// read is audited.
+pub async fn read(pool: &Pool, user: &AuthUser, id: &str) -> Result<ChildRow, ApiError> {
     user.require_any(READERS, "child.read", "child").await?;
     let Some(caseload) = caseload(user) else {
         return Err(ApiError::Forbidden("your roles do not read children".into()));
@@ -178,7 +197,7 @@ pub async fn get(pool: &Pool, user: &AuthUser, id: &str) -> Result<ChildRecord, 
     user.audit()
         .record(vec![user.event("child.read", "child", Outcome::Allowed).resource(id.to_owned()).child(id.to_owned())])
         .await?;
-    Ok(ChildRecord::new(row, today()))
+    Ok(row)
 }
 
 /// How a list may be answered to this caller.
@@ -195,6 +214,7 @@ pub enum ListView {
 pub async fn list(
     pool: &Pool,
     user: &AuthUser,
+    policy: &Policy,
     filter: ChildFilter,
     after: Option<String>,
     limit: i64,
@@ -220,10 +240,10 @@ pub async fn list(
             (Caseload::All, ListView::Identity)
         }
     };
-    let today = today();
+    let day = policy.pep_day();
     let (rows, more) = db::run(pool, move |conn| {
         Ok(crate::pagination::split(
-            children_repo::list(conn, &caseload, &filter, today, after.as_deref(), limit + 1)?,
+            children_repo::list(conn, &caseload, &filter, &day, after.as_deref(), limit + 1)?,
             limit,
         ))
     })
@@ -233,7 +253,7 @@ pub async fn list(
         .map(|r| user.event("child.read", "child", Outcome::Allowed).resource(r.id.clone()).child(r.id.clone()))
         .collect();
     user.audit().record(events).await?;
-    Ok((rows.into_iter().map(|r| ChildRecord::new(r, today)).collect(), more, view))
+    Ok((rows.into_iter().map(|r| ChildRecord::new(r, policy, &day)).collect(), more, view))
 }
 
 /// Changes a child (`vso`, `vs_admin`) if `if_match` names its current version: 428 without it, 412 when stale.
@@ -242,6 +262,7 @@ pub async fn list(
 pub async fn update<F>(
     pool: &Pool,
     user: &AuthUser,
+    policy: &Policy,
     id: &str,
     if_match: Option<Vec<String>>,
     apply: F,
@@ -254,7 +275,7 @@ where
         return Err(ApiError::PreconditionRequired("send If-Match with the ETag of the child you are changing".into()));
     };
     let lookup = id.to_owned();
-    let today = today();
+    let (policy, day) = (policy.clone(), policy.pep_day());
     let user_event = user.event("child.update", "child", Outcome::Allowed).resource(id.to_owned()).child(id.to_owned());
     let outcome = db::run(pool, move |conn| {
         conn.transaction::<_, ApiError, _>(|c| {
@@ -262,7 +283,7 @@ where
             let Some(row) = children_repo::find(c, &Caseload::All, &lookup)? else {
                 return Ok(None);
             };
-            let current = ChildRecord::new(row, today);
+            let current = ChildRecord::new(row, &policy, &day);
             let etag = current.etag();
             if !if_match.iter().any(|t| t == "*" || *t == etag) {
                 return Err(ApiError::PreconditionFailed(
@@ -271,10 +292,17 @@ where
             }
             let draft = apply(&current)?;
             let old = current.row;
-            let new = row_from_draft(old.id.clone(), draft, old.version + 1, old.created_at);
+            let mut new = row_from_draft(old.id.clone(), draft, old.version + 1, old.created_at);
+            new.last_pep_term = old.last_pep_term;
+            new.pep_required_since = match new.pep_required_on {
+                None => None,
+                Some(_) if new.pep_required_on == old.pep_required_on => old.pep_required_since,
+                // A due date set by hand: PEPs met from today settle it.
+                Some(_) => Some(day.today),
+            };
             let fields = changed_fields(&old, &new);
             if fields.is_empty() {
-                return Ok(Some(ChildRecord::new(old, today)));
+                return Ok(Some(ChildRecord::new(old, &policy, &day)));
             }
             if !children_repo::update(c, &new, old.version)? {
                 return Err(ApiError::PreconditionFailed(
@@ -282,7 +310,7 @@ where
                 ));
             }
             audit_repo::insert(c, &[user_event.changed_fields(&fields)])?;
-            Ok(Some(ChildRecord::new(new, today)))
+            Ok(Some(ChildRecord::new(new, &policy, &day)))
         })
     })
     .await;

@@ -343,7 +343,7 @@ struct Context {
 /// Validates and applies a batch (`lcs`, `vs_admin`).
 pub async fn submit(pool: &Pool, user: &AuthUser, policy: &Policy, sub: Submission) -> Result<Submitted, ApiError> {
     user.require_any(SUBMITTERS, "lac_status_batch.create", "lac_status_batch").await?;
-    let today = crate::services::children::today();
+    let today = policy.today();
     let Checked { batch_ref, period_ending, changes, row_errors, tainted } = validate(sub, today)?;
     let hash = content_hash(period_ending, &changes)?;
     let ctx = Context {
@@ -507,14 +507,17 @@ fn apply(conn: &mut DbConnection, ctx: &Context) -> Result<Submitted, ApiError> 
         let Some(newest) = newest else { continue };
         let old = stored_children.get(lcs_id);
         let lac_status = derived.lac_status.unwrap_or(LacStatus::LookedAfter);
-        let next_pep_due_on = match (lac_status, old) {
-            (LacStatus::Ceased, _) => None,
+        // Ceasing stops PEP scheduling; a new care period owes an initial PEP; otherwise what was owed stands.
+        let (pep_required_on, pep_required_since) = match (lac_status, old) {
+            (LacStatus::Ceased, _) => (None, None),
             (LacStatus::LookedAfter, Some(o))
                 if o.lac_status == "looked_after" && o.looked_after_since == derived.looked_after_since =>
             {
-                o.next_pep_due_on
+                (o.pep_required_on, o.pep_required_since)
             }
-            (LacStatus::LookedAfter, _) => derived.looked_after_since.map(|d| ctx.policy.initial_pep_due(d)),
+            (LacStatus::LookedAfter, _) => {
+                (derived.looked_after_since.map(|d| ctx.policy.initial_pep_due(d)), derived.looked_after_since)
+            }
         };
         let row = ChildRow {
             id: old.map_or_else(|| uuid::Uuid::now_v7().to_string(), |o| o.id.clone()),
@@ -542,10 +545,12 @@ fn apply(conn: &mut DbConnection, ctx: &Context) -> Result<Submitted, ApiError> 
             vso_id: old.and_then(|o| o.vso_id.clone()),
             social_worker_id: derived.social_worker_id.clone().or_else(|| old.and_then(|o| o.social_worker_id.clone())),
             sen_caseworker_id: old.and_then(|o| o.sen_caseworker_id.clone()),
-            next_pep_due_on,
+            pep_required_on,
             version: old.map_or(1, |o| o.version + 1),
             created_at: old.map_or(now, |o| o.created_at),
             updated_at: now,
+            pep_required_since,
+            last_pep_term: old.and_then(|o| o.last_pep_term),
         };
         let event = ctx
             .actor
@@ -590,7 +595,7 @@ fn apply(conn: &mut DbConnection, ctx: &Context) -> Result<Submitted, ApiError> 
                     recipient,
                     kind: "became_looked_after".into(),
                     child_id: Some(row.id.clone()),
-                    summary: match row.next_pep_due_on {
+                    summary: match row.pep_required_on {
                         Some(due) if row.lac_status == "looked_after" => format!(
                             "LCS {lcs_id} became looked after on {}; initial PEP due by {due}",
                             c.effective_date
@@ -683,7 +688,7 @@ pub async fn timeline(
     limit: i64,
 ) -> Result<(Vec<ChangeRow>, bool), ApiError> {
     // Reading the child applies the caseload rule and audits the read.
-    crate::services::children::get(pool, user, child_id).await?;
+    crate::services::children::read(pool, user, child_id).await?;
     let id = child_id.to_owned();
     db::run(pool, move |conn| Ok(crate::pagination::split(lac_repo::timeline(conn, &id, after, limit + 1)?, limit)))
         .await

@@ -7,7 +7,7 @@ use crate::db::notices_repo::{self, NoticeRow};
 use crate::db::{self, audit_repo, Pool};
 use crate::error::ApiError;
 use crate::services::audit::{truncate_to_micros, Outcome};
-use crate::services::children::{self, changed_fields, ChildRecord};
+use crate::services::children::{self, changed_fields};
 use crate::services::notifications::{self, Notice as Notification, Recipient};
 use crate::services::policy::Policy;
 use chrono::{NaiveDate, Utc};
@@ -110,8 +110,9 @@ pub async fn send(
                 new.school_urn = Some(urn.clone());
                 new.school_name = Some(name.clone());
                 if new.lac_status == "looked_after" {
-                    new.next_pep_due_on =
+                    new.pep_required_on =
                         Some(policy.calendar.add_working_days(notice.effective_on, SCHOOL_CHANGE_PEP_WORKING_DAYS));
+                    new.pep_required_since = Some(notice.effective_on);
                 }
             }
             let fields = changed_fields(&old, &new);
@@ -168,7 +169,7 @@ pub async fn list(
     before: Option<String>,
     limit: i64,
 ) -> Result<(Vec<NoticeRow>, bool), ApiError> {
-    let _: ChildRecord = children::get(pool, user, child_id).await?;
+    children::read(pool, user, child_id).await?;
     let id = child_id.to_owned();
     let (rows, more) = db::run(pool, move |conn| {
         Ok(crate::pagination::split(notices_repo::list(conn, &id, before.as_deref(), limit + 1)?, limit))
@@ -184,7 +185,7 @@ pub async fn list(
 
 /// One notice of a child, for anyone who may read the child.
 pub async fn get(pool: &Pool, user: &AuthUser, child_id: &str, notice_id: &str) -> Result<NoticeRow, ApiError> {
-    let _: ChildRecord = children::get(pool, user, child_id).await?;
+    children::read(pool, user, child_id).await?;
     let (c, n) = (child_id.to_owned(), notice_id.to_owned());
     let row = db::run(pool, move |conn| Ok(notices_repo::find(conn, &c, &n)?)).await?;
     let row = row.ok_or_else(|| ApiError::NotFound("no such notice for this child".into()))?;

@@ -1,7 +1,8 @@
-//! The council's configurable rules: the working-day calendar and PEP timescales.
+//! The council's configurable rules: the working-day calendar, PEP timescales and terms, and the service's date.
 
 use crate::domain::calendar::WorkingDays;
-use chrono::NaiveDate;
+use crate::domain::terms::{PepDay, PepRules};
+use chrono::{NaiveDate, Utc};
 
 /// Rules that vary between councils.
 #[derive(Debug, Clone)]
@@ -10,6 +11,10 @@ pub struct Policy {
     pub calendar: WorkingDays,
     /// Working days from becoming looked after to the initial PEP (`VS_INITIAL_PEP_WORKING_DAYS`).
     pub initial_pep_working_days: u32,
+    /// Terms, PEP deadlines and the ages that need a PEP.
+    pub pep: PepRules,
+    /// A pinned date (tests and demos set it in code; never read from the environment). `None`: the real date.
+    pub pinned_today: Option<NaiveDate>,
 }
 
 impl Policy {
@@ -17,10 +22,25 @@ impl Policy {
     pub fn initial_pep_due(&self, since: NaiveDate) -> NaiveDate {
         self.calendar.add_working_days(since, self.initial_pep_working_days)
     }
+
+    /// The PEP compliance dates of today.
+    pub fn pep_day(&self) -> PepDay {
+        self.pep.day(self.today())
+    }
+
+    /// Today, for derived statuses and date checks: the UTC date unless pinned.
+    pub fn today(&self) -> NaiveDate {
+        self.pinned_today.unwrap_or_else(|| Utc::now().date_naive())
+    }
 }
 
 impl Default for Policy {
     fn default() -> Self {
-        Self { calendar: WorkingDays::default(), initial_pep_working_days: 10 }
+        Self {
+            calendar: WorkingDays::default(),
+            initial_pep_working_days: 10,
+            pep: PepRules::default(),
+            pinned_today: None,
+        }
     }
 }

@@ -290,10 +290,12 @@ async fn a_vs_admin_creates_a_ceased_child_whose_pep_is_not_required() {
     assert_eq!(created["lac_status"], "ceased");
     assert_eq!(created["ceased_on"], ceased_on.as_str());
     assert_eq!(created["pep_status"], "not_required");
-    assert_eq!(created["next_pep_due_on"], past.as_str());
+    // Nothing is owed by a child who needs no PEP; the date set stays stored for a return to care.
+    assert_eq!(created["next_pep_due_on"], Value::Null);
     assert_eq!(app.count("children"), 1);
     let stored = row(&app, created["id"].as_str().unwrap());
     assert_eq!(stored.lac_status, "ceased");
+    assert_eq!(stored.pep_required_on.map(ymd), Some(past));
     assert_eq!(app.audit_rows()[0].0, "admin-0001");
 }
 
@@ -1139,7 +1141,7 @@ async fn seed_roll(app: &TestApp) {
         json!({
             "upn": null, "first_name": "Eden", "last_name": "Snake_Case", "school": {"urn": "1000003"},
             "vso_id": "vso-0002", "social_worker_id": "sw-0003", "year_group": "12",
-            "date_of_birth": "2008-10-10"
+            "date_of_birth": "2009-10-10"
         }),
     );
     for body in [a, b, c, d, e] {

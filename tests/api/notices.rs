@@ -510,7 +510,7 @@ async fn school_change_moves_the_school_and_sets_the_pep_due_10_working_days_aft
     let id = create_child(&app, &child("LCS-SC2")).await;
     let effective = today() - Duration::days(3);
     let expected_due = WorkingDays::default().add_working_days(effective, 10);
-    let old_due = child_row(&app, &id).next_pep_due_on;
+    let old_due = child_row(&app, &id).pep_required_on;
     assert_ne!(old_due, Some(expected_due), "the test needs a due date that changes");
 
     let mut body = notice("school_change", "Moves to Example Academy after the half term");
@@ -555,7 +555,7 @@ async fn school_change_moves_the_school_and_sets_the_pep_due_10_working_days_aft
     let row = child_row(&app, &id);
     assert_eq!(row.school_urn.as_deref(), Some("100002"));
     assert_eq!(row.school_name.as_deref(), Some("Example Academy"));
-    assert_eq!(row.next_pep_due_on, Some(expected_due));
+    assert_eq!(row.pep_required_on, Some(expected_due));
 }
 
 #[actix_web::test]
@@ -563,11 +563,11 @@ async fn school_change_for_a_child_no_longer_looked_after_moves_the_school_but_s
     let app = spawn_app().await;
     let id =
         create_child(&app, &with(child("LCS-SC3"), json!({"lac_status": "ceased", "ceased_on": ymd(today())}))).await;
-    let due_before = child_row(&app, &id).next_pep_due_on;
+    let due_before = child_row(&app, &id).pep_required_on;
     sent(&app, &vso(&app), &id, &notice("school_change", "Moved school after leaving care")).await;
     let row = child_row(&app, &id);
     assert_eq!(row.school_urn.as_deref(), Some("100002"));
-    assert_eq!(row.next_pep_due_on, due_before);
+    assert_eq!(row.pep_required_on, due_before);
 }
 
 // ---------------------------------------------------------------------------------------------------------------
