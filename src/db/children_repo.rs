@@ -275,3 +275,14 @@ pub fn update(conn: &mut DbConnection, row: &ChildRow, expected_version: i64) ->
             .execute(conn)?;
     Ok(n == 1)
 }
+
+/// The rule of [`scoped`] for [`Caseload::Allocated`], as one condition on `children` columns for queries that join
+/// `children` to a child's other data (PP+ allocations). A `None` binds NULL, which no row equals, so each shape of
+/// caseload filters as `scoped` does.
+#[diesel::dsl::auto_type(no_type_alias)]
+pub fn allocated_to<'a>(social_worker: Option<&'a str>, sen_caseworker: Option<&'a str>) -> _ {
+    let ehcp: &'static str = "ehcp";
+    children::social_worker_id
+        .eq(social_worker)
+        .or(children::sen_caseworker_id.eq(sen_caseworker).and(children::sen_status.eq(ehcp)))
+}

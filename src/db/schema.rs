@@ -225,3 +225,54 @@ diesel::joinable!(peps -> children (child_id));
 diesel::joinable!(pep_revisions -> peps (pep_id));
 diesel::joinable!(pep_attainment -> peps (pep_id));
 diesel::joinable!(pep_quality_reviews -> peps (pep_id));
+
+diesel::table! {
+    /// Pupil Premium Plus budgets, one per academic year.
+    pp_budgets (academic_year) {
+        academic_year -> Text,
+        grant_pence -> BigInt,
+        rate_pence -> BigInt,
+        eligible_children -> BigInt,
+        central_retention_pence -> BigInt,
+        updated_by -> Text,
+        version -> BigInt,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    /// Pupil Premium Plus allocations: requested, then approved or rejected, then paid.
+    pp_allocations (id) {
+        id -> Text,
+        child_id -> Text,
+        academic_year -> Text,
+        term -> Text,
+        amount_pence -> BigInt,
+        school_urn -> Text,
+        purpose -> Text,
+        pep_id -> Nullable<Text>,
+        status -> Text,
+        requested_by -> Text,
+        decided_by -> Nullable<Text>,
+        decided_at -> Nullable<Timestamp>,
+        decision_reason -> Nullable<Text>,
+        paid_on -> Nullable<Date>,
+        payment_reference -> Nullable<Text>,
+        paid_by -> Nullable<Text>,
+        impact_rating -> Nullable<Text>,
+        impact_notes -> Nullable<Text>,
+        impact_by -> Nullable<Text>,
+        impact_at -> Nullable<Timestamp>,
+        version -> BigInt,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::joinable!(pp_allocations -> children (child_id));
+diesel::joinable!(pp_allocations -> peps (pep_id));
+diesel::allow_tables_to_appear_in_same_query!(pp_allocations, children);
+diesel::allow_tables_to_appear_in_same_query!(pp_allocations, peps);
+diesel::allow_tables_to_appear_in_same_query!(pp_allocations, pp_budgets);
+diesel::allow_tables_to_appear_in_same_query!(pp_budgets, children);

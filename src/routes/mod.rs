@@ -9,6 +9,7 @@ pub mod me;
 pub mod notices;
 pub mod notifications;
 pub mod operations;
+pub mod pupil_premium_plus;
 
 use utoipa_actix_web::service_config::ServiceConfig;
 

@@ -7,3 +7,4 @@ pub mod lac_batches;
 pub mod notices;
 pub mod notifications;
 pub mod policy;
+pub mod pupil_premium_plus;

@@ -1,0 +1,2 @@
+DROP TABLE pp_allocations;
+DROP TABLE pp_budgets;

@@ -1,0 +1,1 @@
+//! Pupil Premium Plus over HTTP: `/api/v1/pupil-premium-plus/...`.
