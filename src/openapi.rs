@@ -29,6 +29,7 @@ token from `virtual-school token --sub ID --role ROLE`. Errors are `application/
         (name = "lac-status", description = "LCS weekly lists of LAC status changes, and each child's timeline"),
         (name = "notices", description = "What social workers tell the Virtual School about a child"),
         (name = "notifications", description = "Each person's notifications, and the vs_admin team's"),
+        (name = "pupil-premium-plus", description = "Pupil Premium Plus budgets, requests, decisions, payments and impact"),
         (name = "audit", description = "The audit trail (UK GDPR accountability)"),
         (name = "operations", description = "Liveness and readiness"),
     )

@@ -37,6 +37,14 @@ pub fn configure(cfg: &mut ServiceConfig) {
             .service(lac_batches::get_batch)
             .service(notifications::list_notifications)
             .service(notifications::acknowledge_notification)
+            .service(pupil_premium_plus::put_budget)
+            .service(pupil_premium_plus::get_budget)
+            .service(pupil_premium_plus::list_allocations)
+            .service(pupil_premium_plus::create_allocation)
+            .service(pupil_premium_plus::get_allocation)
+            .service(pupil_premium_plus::decide)
+            .service(pupil_premium_plus::pay)
+            .service(pupil_premium_plus::record_impact)
             .service(audit_events::list_audit_events),
     );
 }
