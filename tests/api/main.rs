@@ -15,4 +15,5 @@ mod notices;
 mod notifications;
 mod openapi;
 mod operations;
+mod pupil_premium_plus;
 mod shutdown;
