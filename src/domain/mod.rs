@@ -5,6 +5,7 @@ pub mod calendar;
 pub mod child;
 pub mod codes;
 pub mod lac;
+pub mod pep;
 pub mod terms;
 pub mod upn;
 pub mod year_group;

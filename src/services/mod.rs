@@ -6,4 +6,5 @@ pub mod idempotency;
 pub mod lac_batches;
 pub mod notices;
 pub mod notifications;
+pub mod peps;
 pub mod policy;
