@@ -152,11 +152,15 @@ impl Config {
             },
             initial_pep_working_days: parse_num(&non_empty, "VS_INITIAL_PEP_WORKING_DAYS", 10, 1, 60)?,
             pep_rules: {
-                let terms = crate::domain::terms::TermCalendar::from_config(
-                    non_empty("VS_TERM_STARTS").as_deref(),
-                    non_empty("VS_PEP_TERM_DEADLINES").as_deref(),
-                )
-                .map_err(|reason| ConfigError::Invalid { name: "VS_TERM_STARTS / VS_PEP_TERM_DEADLINES", reason })?;
+                use crate::domain::terms::TermCalendar;
+                let (starts, deadlines) = (non_empty("VS_TERM_STARTS"), non_empty("VS_PEP_TERM_DEADLINES"));
+                // Blame the variable at fault: the starts with the default deadlines first, then both.
+                let terms = TermCalendar::from_config(starts.as_deref(), None)
+                    .map_err(|reason| ConfigError::Invalid { name: "VS_TERM_STARTS", reason })
+                    .and_then(|_| {
+                        TermCalendar::from_config(starts.as_deref(), deadlines.as_deref())
+                            .map_err(|reason| ConfigError::Invalid { name: "VS_PEP_TERM_DEADLINES", reason })
+                    })?;
                 let min_age = parse_num(&non_empty, "VS_PEP_MIN_AGE", 3, 0, 10)?;
                 let max_age = parse_num(&non_empty, "VS_PEP_MAX_AGE", 18, 11, 25)?;
                 crate::domain::terms::PepRules { terms, min_age, max_age }
@@ -233,5 +237,27 @@ mod tests {
         assert!(e.to_string().starts_with("DATABASE_URL"));
         let e = cfg(&[("VS_JWT_SECRET", "short")]).unwrap_err();
         assert!(e.to_string().starts_with("VS_JWT_SECRET"));
+    }
+
+    #[test]
+    fn terms_and_pep_ages_are_configurable_and_checked() {
+        let c = cfg(&[
+            ("VS_TERM_STARTS", "autumn=09-03,spring=01-05,summer=04-19"),
+            ("VS_PEP_TERM_DEADLINES", "autumn=10-31,spring=02-28,summer=06-15"),
+            ("VS_PEP_MIN_AGE", "2"),
+            ("VS_PEP_MAX_AGE", "19"),
+        ])
+        .unwrap();
+        let d = |s: &str| chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap();
+        let t = c.pep_rules.terms.term_of(d("2027-01-04"));
+        assert_eq!((t.year.to_string(), t.term.as_str()), ("2026-27".to_owned(), "autumn"));
+        assert_eq!(c.pep_rules.terms.deadline(t), d("2026-10-31"));
+        assert_eq!((c.pep_rules.min_age, c.pep_rules.max_age), (2, 19));
+        let e = cfg(&[("VS_TERM_STARTS", "autumn=09-01")]).unwrap_err();
+        assert!(e.to_string().starts_with("VS_TERM_STARTS"), "{e}");
+        let e = cfg(&[("VS_PEP_TERM_DEADLINES", "autumn=08-01,spring=03-15,summer=06-30")]).unwrap_err();
+        assert!(e.to_string().starts_with("VS_PEP_TERM_DEADLINES"), "{e}");
+        let e = cfg(&[("VS_PEP_MAX_AGE", "40")]).unwrap_err();
+        assert!(e.to_string().starts_with("VS_PEP_MAX_AGE"), "{e}");
     }
 }

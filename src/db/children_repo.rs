@@ -61,24 +61,36 @@ pub enum Caseload {
 
 type Boxed<'a> = children::BoxedQuery<'a, MultiBackend>;
 
+/// Narrows a boxed query that includes `children` to the children in a caseload. One rule for the roll and for
+/// every resource read through its child (a join on `children`).
+macro_rules! caseload_rule {
+    ($q:expr, $caseload:expr) => {{
+        use $crate::db::children_repo::Caseload;
+        use $crate::db::schema::children;
+        match $caseload {
+            Caseload::All => $q,
+            Caseload::Allocated { social_worker: Some(sw), sen_caseworker: None } => {
+                $q.filter(children::social_worker_id.eq(sw))
+            }
+            Caseload::Allocated { social_worker: None, sen_caseworker: Some(sen) } => {
+                $q.filter(children::sen_caseworker_id.eq(sen)).filter(children::sen_status.eq("ehcp"))
+            }
+            Caseload::Allocated { social_worker: Some(sw), sen_caseworker: Some(sen) } => $q.filter(
+                children::social_worker_id
+                    .eq(sw)
+                    .or(children::sen_caseworker_id.eq(sen).and(children::sen_status.eq("ehcp"))),
+            ),
+            // Nobody: a filter no row passes.
+            Caseload::Allocated { social_worker: None, sen_caseworker: None } => {
+                $q.filter(children::id.ne(children::id))
+            }
+        }
+    }};
+}
+pub(crate) use caseload_rule;
+
 fn scoped(caseload: &Caseload) -> Boxed<'_> {
-    let q = children::table.into_boxed();
-    match caseload {
-        Caseload::All => q,
-        Caseload::Allocated { social_worker: Some(sw), sen_caseworker: None } => {
-            q.filter(children::social_worker_id.eq(sw))
-        }
-        Caseload::Allocated { social_worker: None, sen_caseworker: Some(sen) } => {
-            q.filter(children::sen_caseworker_id.eq(sen)).filter(children::sen_status.eq("ehcp"))
-        }
-        Caseload::Allocated { social_worker: Some(sw), sen_caseworker: Some(sen) } => q.filter(
-            children::social_worker_id
-                .eq(sw)
-                .or(children::sen_caseworker_id.eq(sen).and(children::sen_status.eq("ehcp"))),
-        ),
-        // Nobody: a filter no row passes.
-        Caseload::Allocated { social_worker: None, sen_caseworker: None } => q.filter(children::id.ne(children::id)),
-    }
+    caseload_rule!(children::table.into_boxed(), caseload)
 }
 
 /// Filters for the roll. Every field narrows the list; they combine with AND.
@@ -274,15 +286,4 @@ pub fn update(conn: &mut DbConnection, row: &ChildRow, expected_version: i64) ->
             .set(row)
             .execute(conn)?;
     Ok(n == 1)
-}
-
-/// The rule of [`scoped`] for [`Caseload::Allocated`], as one condition on `children` columns for queries that join
-/// `children` to a child's other data (PP+ allocations). A `None` binds NULL, which no row equals, so each shape of
-/// caseload filters as `scoped` does.
-#[diesel::dsl::auto_type(no_type_alias)]
-pub fn allocated_to<'a>(social_worker: Option<&'a str>, sen_caseworker: Option<&'a str>) -> _ {
-    let ehcp: &'static str = "ehcp";
-    children::social_worker_id
-        .eq(social_worker)
-        .or(children::sen_caseworker_id.eq(sen_caseworker).and(children::sen_status.eq(ehcp)))
 }

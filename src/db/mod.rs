@@ -19,6 +19,7 @@ pub mod lac_repo;
 mod migrate;
 pub mod notices_repo;
 pub mod notifications_repo;
+pub mod peps_repo;
 pub mod pp_repo;
 pub mod schema;
 

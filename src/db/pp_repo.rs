@@ -151,9 +151,7 @@ pub fn list_allocations(
     limit: i64,
 ) -> QueryResult<Vec<AllocationRow>> {
     let mut q = pp_allocations::table.inner_join(children::table).select(AllocationRow::as_select()).into_boxed();
-    if let Caseload::Allocated { social_worker, sen_caseworker } = caseload {
-        q = q.filter(children_repo::allocated_to(social_worker.as_deref(), sen_caseworker.as_deref()));
-    }
+    q = children_repo::caseload_rule!(q, caseload);
     if let Some(v) = &filter.child_id {
         q = q.filter(pp_allocations::child_id.eq(v));
     }

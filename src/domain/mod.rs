@@ -5,6 +5,7 @@ pub mod calendar;
 pub mod child;
 pub mod codes;
 pub mod lac;
+pub mod pep;
 pub mod pupil_premium_plus;
 pub mod terms;
 pub mod upn;

@@ -11,7 +11,7 @@ use crate::pagination::{self, Cursors};
 use crate::services::children::{self, ChildRecord, ListView};
 use crate::services::idempotency::{self, IdempotencyKey};
 use crate::services::policy::Policy;
-use actix_web::http::header::{self, HeaderMap};
+use actix_web::http::header;
 use actix_web::{get, patch, post, web, HttpRequest, HttpResponse};
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
@@ -587,17 +587,6 @@ impl ChildQuery {
 }
 
 /// The entity tags listed in a conditional header, or `None` when it is absent.
-fn tags(headers: &HeaderMap, name: header::HeaderName) -> Option<Vec<String>> {
-    let values: Vec<String> = headers
-        .get_all(name)
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(','))
-        .map(|t| t.trim().to_owned())
-        .filter(|t| !t.is_empty())
-        .collect();
-    (!values.is_empty()).then_some(values)
-}
-
 fn child_response(status: actix_web::http::StatusCode, record: &ChildRecord) -> HttpResponse {
     HttpResponse::build(status).insert_header((header::ETAG, record.etag())).json(Child::from(record))
 }
@@ -701,9 +690,7 @@ pub async fn get_child(
 ) -> Result<HttpResponse, ApiError> {
     let record = children::get(&pool, &user, &policy, &path.into_inner().to_string()).await?;
     let etag = record.etag();
-    // If-None-Match compares weakly (RFC 9110 §13.1.2): `W/"v1-due"` matches `"v1-due"`.
-    let weak = |t: &str| t.strip_prefix("W/").unwrap_or(t).to_owned();
-    if tags(req.headers(), header::IF_NONE_MATCH).is_some_and(|t| t.iter().any(|t| t == "*" || weak(t) == etag)) {
+    if super::none_match(req.headers(), &etag) {
         return Ok(HttpResponse::NotModified().insert_header((header::ETAG, etag)).finish());
     }
     Ok(child_response(actix_web::http::StatusCode::OK, &record))
@@ -756,7 +743,7 @@ pub async fn update_child(
     if let Some(field) = fields.keys().find(|k| READ_ONLY.contains(&k.as_str())) {
         return Err(ApiError::BadRequest(format!("{field} is read-only")));
     }
-    let if_match = tags(req.headers(), header::IF_MATCH);
+    let if_match = super::entity_tags(req.headers(), header::IF_MATCH);
     let today = policy.today();
     let record = children::update(&pool, &user, &policy, &path.into_inner().to_string(), if_match, move |current| {
         let mut doc = serde_json::to_value(as_input(current)).map_err(ApiError::internal)?;

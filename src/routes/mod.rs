@@ -9,6 +9,7 @@ pub mod me;
 pub mod notices;
 pub mod notifications;
 pub mod operations;
+pub mod peps;
 pub mod pupil_premium_plus;
 
 use utoipa_actix_web::service_config::ServiceConfig;
@@ -17,6 +18,29 @@ use utoipa_actix_web::service_config::ServiceConfig;
 pub(crate) fn media_type(req: &actix_web::HttpRequest) -> Option<String> {
     use actix_web::HttpMessage;
     req.mime_type().ok().flatten().map(|m| m.essence_str().to_ascii_lowercase())
+}
+
+/// The entity tags of an `If-Match` or `If-None-Match` header (all of its values, comma-separated), or `None`
+/// when it is absent.
+pub(crate) fn entity_tags(
+    headers: &actix_web::http::header::HeaderMap,
+    name: actix_web::http::header::HeaderName,
+) -> Option<Vec<String>> {
+    let values: Vec<String> = headers
+        .get_all(name)
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .map(|t| t.trim().to_owned())
+        .filter(|t| !t.is_empty())
+        .collect();
+    (!values.is_empty()).then_some(values)
+}
+
+/// Whether an `If-None-Match` header names `etag` (weak comparison, RFC 9110 §13.1.2: `W/"v1"` matches `"v1"`).
+pub(crate) fn none_match(headers: &actix_web::http::header::HeaderMap, etag: &str) -> bool {
+    let weak = |t: &str| t.strip_prefix("W/").unwrap_or(t).to_owned();
+    entity_tags(headers, actix_web::http::header::IF_NONE_MATCH)
+        .is_some_and(|tags| tags.iter().any(|t| t == "*" || weak(t) == etag))
 }
 
 /// Registers every documented route. Both the server and the OpenAPI document are built from this.
@@ -37,6 +61,12 @@ pub fn configure(cfg: &mut ServiceConfig) {
             .service(lac_batches::get_batch)
             .service(notifications::list_notifications)
             .service(notifications::acknowledge_notification)
+            .service(peps::list_peps)
+            .service(peps::push_pep)
+            .service(peps::get_pep)
+            .service(peps::list_pep_revisions)
+            .service(peps::review_pep_quality)
+            .service(peps::confirm_pep_lcs_upload)
             .service(pupil_premium_plus::put_budget)
             .service(pupil_premium_plus::get_budget)
             .service(pupil_premium_plus::list_allocations)

@@ -15,7 +15,7 @@ use crate::services::policy::Policy;
 use crate::services::pupil_premium_plus::{
     self as service, AllocationDraft, BudgetDraft, BudgetRecord, Decision, Impact, Payment,
 };
-use actix_web::http::header::{self, HeaderMap};
+use actix_web::http::header;
 use actix_web::http::StatusCode;
 use actix_web::{get, post, put, web, HttpRequest, HttpResponse};
 use chrono::{DateTime, NaiveDate, Utc};
@@ -178,18 +178,6 @@ fn to_budget(year: String, input: BudgetInput) -> Result<BudgetDraft, ApiError> 
     c.done(draft)
 }
 
-/// The entity tags listed in a conditional header, or `None` when it is absent.
-fn tags(headers: &HeaderMap, name: header::HeaderName) -> Option<Vec<String>> {
-    let values: Vec<String> = headers
-        .get_all(name)
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(','))
-        .map(|t| t.trim().to_owned())
-        .filter(|t| !t.is_empty())
-        .collect();
-    (!values.is_empty()).then_some(values)
-}
-
 /// Sets an academic year's PP+ budget (`vs_admin`). The first PUT creates it (201); changing it needs `If-Match`
 /// with its `ETag`. A budget that would leave less than is already approved answers 409.
 #[utoipa::path(
@@ -222,7 +210,8 @@ pub async fn put_budget(
     user.require_any(service::ADMINS, "pp_budget.put", "pp_budget").await?;
     let year = year_of(&path.into_inner())?;
     let draft = to_budget(year.clone(), body.into_inner())?;
-    let (record, created) = service::put_budget(&pool, &user, draft, tags(req.headers(), header::IF_MATCH)).await?;
+    let (record, created) =
+        service::put_budget(&pool, &user, draft, super::entity_tags(req.headers(), header::IF_MATCH)).await?;
     let mut res = HttpResponse::build(if created { StatusCode::CREATED } else { StatusCode::OK });
     res.insert_header((header::ETAG, record.etag()));
     if created {

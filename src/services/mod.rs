@@ -6,5 +6,6 @@ pub mod idempotency;
 pub mod lac_batches;
 pub mod notices;
 pub mod notifications;
+pub mod peps;
 pub mod policy;
 pub mod pupil_premium_plus;

@@ -28,6 +28,14 @@ impl Policy {
         self.pep.day(self.today())
     }
 
+    /// Now: the real instant, or the last second of the pinned day.
+    pub fn now(&self) -> chrono::DateTime<Utc> {
+        match self.pinned_today {
+            Some(d) => d.and_hms_opt(23, 59, 59).unwrap_or_default().and_utc(),
+            None => Utc::now(),
+        }
+    }
+
     /// Today, for derived statuses and date checks: the UTC date unless pinned.
     pub fn today(&self) -> NaiveDate {
         self.pinned_today.unwrap_or_else(|| Utc::now().date_naive())
