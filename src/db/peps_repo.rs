@@ -37,12 +37,14 @@ pub struct PepRow {
     pub lcs_upload_confirmed_at: Option<NaiveDateTime>,
     pub lcs_upload_confirmed_by: Option<String>,
     pub pushed_by: String,
+    /// When the current revision arrived.
+    pub received_at: NaiveDateTime,
     pub version: i64,
     pub created_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,
 }
 
-/// One revision as received.
+/// A revision that a later one replaced, as received.
 #[derive(Debug, Clone, PartialEq, Queryable, Selectable, Insertable)]
 #[diesel(table_name = pep_revisions)]
 pub struct RevisionRow {
@@ -65,6 +67,9 @@ pub struct AttainmentRow {
     pub current_value: f64,
     pub predicted: Option<f64>,
     pub target: Option<f64>,
+    pub term_ordinal: i64,
+    pub year_group: Option<String>,
+    pub latest_in_term: bool,
 }
 
 /// A quality review.
@@ -180,7 +185,7 @@ pub fn revision(conn: &mut DbConnection, pep_id: &str, revision: i64) -> QueryRe
         .optional()
 }
 
-/// A PEP's revisions, oldest first, after revision `after`.
+/// A PEP's replaced revisions, oldest first, after revision `after`.
 pub fn revisions(
     conn: &mut DbConnection,
     pep_id: &str,
@@ -217,9 +222,13 @@ pub fn of_child_in_term(
         .load(conn)
 }
 
-/// Sets `latest_in_term` on one PEP.
+/// Sets `latest_in_term` on one PEP and its attainment rows.
 pub fn set_latest_in_term(conn: &mut DbConnection, id: &str, latest: bool) -> QueryResult<()> {
-    diesel::update(peps::table.filter(peps::id.eq(id))).set(peps::latest_in_term.eq(latest)).execute(conn).map(|_| ())
+    diesel::update(peps::table.filter(peps::id.eq(id))).set(peps::latest_in_term.eq(latest)).execute(conn)?;
+    diesel::update(pep_attainment::table.filter(pep_attainment::pep_id.eq(id)))
+        .set(pep_attainment::latest_in_term.eq(latest))
+        .execute(conn)
+        .map(|_| ())
 }
 
 /// Stores a quality review.

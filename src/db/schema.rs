@@ -177,6 +177,7 @@ diesel::table! {
         lcs_upload_confirmed_at -> Nullable<Timestamp>,
         lcs_upload_confirmed_by -> Nullable<Text>,
         pushed_by -> Text,
+        received_at -> Timestamp,
         version -> BigInt,
         created_at -> Timestamp,
         updated_at -> Timestamp,
@@ -184,7 +185,7 @@ diesel::table! {
 }
 
 diesel::table! {
-    /// Every revision of every PEP, as received.
+    /// Each revision of a PEP that a later one replaced, as received.
     pep_revisions (pep_id, revision) {
         pep_id -> Text,
         revision -> BigInt,
@@ -205,6 +206,9 @@ diesel::table! {
         current_value -> Double,
         predicted -> Nullable<Double>,
         target -> Nullable<Double>,
+        term_ordinal -> BigInt,
+        year_group -> Nullable<Text>,
+        latest_in_term -> Bool,
     }
 }
 

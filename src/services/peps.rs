@@ -213,13 +213,14 @@ fn apply(c: &mut DbConnection, actor: &AuthUser, policy: &Policy, sub: PepSubmis
         suspensions: exclusions.as_ref().map(|x| x.suspensions),
         suspension_days: exclusions.as_ref().map(|x| x.suspension_days),
         permanent_exclusion: exclusions.as_ref().map(|x| x.permanent_exclusion),
-        content_hash: hash.clone(),
-        content: content_json.clone(),
+        content_hash: hash,
+        content: content_json,
         quality_rating: previous.as_ref().and_then(|p| p.quality_rating.clone()),
         // A new revision is a new document: its signed copy has yet to reach LCS.
         lcs_upload_confirmed_at: None,
         lcs_upload_confirmed_by: None,
         pushed_by: actor.sub.clone(),
+        received_at: now,
         version: previous.as_ref().map_or(1, |p| p.version + 1),
         created_at: previous.as_ref().map_or(now, |p| p.created_at),
         updated_at: now,
@@ -234,17 +235,20 @@ fn apply(c: &mut DbConnection, actor: &AuthUser, policy: &Policy, sub: PepSubmis
             }
         }
     }
-    peps_repo::insert_revision(
-        c,
-        &RevisionRow {
-            pep_id: row.id.clone(),
-            revision: row.revision,
-            content_hash: hash,
-            content: content_json,
-            pushed_by: actor.sub.clone(),
-            received_at: now,
-        },
-    )?;
+    // The replaced revision joins the history as it was received.
+    if let Some(p) = &previous {
+        peps_repo::insert_revision(
+            c,
+            &RevisionRow {
+                pep_id: p.id.clone(),
+                revision: p.revision,
+                content_hash: p.content_hash.clone(),
+                content: p.content.clone(),
+                pushed_by: p.pushed_by.clone(),
+                received_at: p.received_at,
+            },
+        )?;
+    }
     let attainment: Vec<AttainmentRow> = sub
         .content
         .attainment
@@ -258,6 +262,10 @@ fn apply(c: &mut DbConnection, actor: &AuthUser, policy: &Policy, sub: PepSubmis
             current_value: a.current,
             predicted: a.predicted,
             target: a.target,
+            term_ordinal: row.term_ordinal,
+            year_group: row.year_group.clone(),
+            // Set with the PEP's own flag below.
+            latest_in_term: false,
         })
         .collect();
     peps_repo::replace_attainment(c, &row.id, &attainment)?;
@@ -487,10 +495,22 @@ pub async fn revisions(
     after: Option<i64>,
     limit: i64,
 ) -> Result<(Vec<RevisionRow>, bool), ApiError> {
-    get(pool, user, id).await?;
+    let current = get(pool, user, id).await?;
     let id = id.to_owned();
-    db::run(pool, move |conn| Ok(crate::pagination::split(peps_repo::revisions(conn, &id, after, limit + 1)?, limit)))
-        .await
+    let mut rows = db::run(pool, move |conn| Ok(peps_repo::revisions(conn, &id, after, limit + 1)?)).await?;
+    // The replaced revisions are stored apart; the current one closes the list.
+    if rows.len() <= limit as usize && after.is_none_or(|a| current.row.revision > a) {
+        let r = current.row;
+        rows.push(RevisionRow {
+            pep_id: r.id,
+            revision: r.revision,
+            content_hash: r.content_hash,
+            content: r.content,
+            pushed_by: r.pushed_by,
+            received_at: r.received_at,
+        });
+    }
+    Ok(crate::pagination::split(rows, limit))
 }
 
 /// A quality review as sent.

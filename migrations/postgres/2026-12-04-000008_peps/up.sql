@@ -1,5 +1,6 @@
 -- Personal Education Plans pushed by the ePEP provider on sign-off, keyed by its external_id. `peps` holds the
--- latest revision (with the columns reports read); `pep_revisions` keeps every revision as received.
+-- latest revision (with the columns reports read); `pep_revisions` keeps each revision a later one replaced, as
+-- received (the current revision is not stored twice).
 CREATE TABLE peps (
     id TEXT COLLATE "C" PRIMARY KEY NOT NULL,
     external_id TEXT NOT NULL UNIQUE,
@@ -29,6 +30,8 @@ CREATE TABLE peps (
     lcs_upload_confirmed_at TIMESTAMP,
     lcs_upload_confirmed_by TEXT,
     pushed_by TEXT COLLATE "C" NOT NULL,
+    -- When the current revision arrived.
+    received_at TIMESTAMP NOT NULL,
     version BIGINT NOT NULL,
     created_at TIMESTAMP NOT NULL,
     updated_at TIMESTAMP NOT NULL
@@ -47,7 +50,8 @@ CREATE TABLE pep_revisions (
     PRIMARY KEY (pep_id, revision)
 );
 
--- The latest revision's attainment rows, for the attainment report.
+-- The latest revision's attainment rows, for the attainment report, with the PEP's term, the child's year group
+-- when it was signed off and whether the PEP is the one reports count (kept in step with peps.latest_in_term).
 CREATE TABLE pep_attainment (
     pep_id TEXT COLLATE "C" NOT NULL REFERENCES peps (id),
     position BIGINT NOT NULL,
@@ -56,6 +60,9 @@ CREATE TABLE pep_attainment (
     current_value DOUBLE PRECISION NOT NULL,
     predicted DOUBLE PRECISION,
     target DOUBLE PRECISION,
+    term_ordinal BIGINT NOT NULL,
+    year_group TEXT,
+    latest_in_term BOOLEAN NOT NULL,
     PRIMARY KEY (pep_id, position)
 );
 
