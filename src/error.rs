@@ -93,6 +93,9 @@ pub enum ApiError {
         /// The methods the path accepts, for the `Allow` header.
         allow: Vec<String>,
     },
+    /// 406: no representation the `Accept` header allows.
+    #[error("{0}")]
+    NotAcceptable(String),
     /// 409: conflicts with the stored state.
     #[error("{0}")]
     Conflict(String),
@@ -160,6 +163,7 @@ impl ApiError {
             Self::Forbidden(_) => ("forbidden", "Forbidden"),
             Self::NotFound(_) => ("not-found", "Not found"),
             Self::MethodNotAllowed { .. } => ("method-not-allowed", "Method not allowed"),
+            Self::NotAcceptable(_) => ("not-acceptable", "Not acceptable"),
             Self::Conflict(_) => ("conflict", "Conflict"),
             Self::PreconditionFailed(_) => ("precondition-failed", "Precondition failed"),
             Self::PayloadTooLarge { .. } | Self::TooLarge(_) => ("payload-too-large", "Payload too large"),
@@ -227,6 +231,7 @@ impl ResponseError for ApiError {
             Self::Forbidden(_) => StatusCode::FORBIDDEN,
             Self::NotFound(_) => StatusCode::NOT_FOUND,
             Self::MethodNotAllowed { .. } => StatusCode::METHOD_NOT_ALLOWED,
+            Self::NotAcceptable(_) => StatusCode::NOT_ACCEPTABLE,
             Self::Conflict(_) => StatusCode::CONFLICT,
             Self::PreconditionFailed(_) => StatusCode::PRECONDITION_FAILED,
             Self::PayloadTooLarge { .. } | Self::TooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,

@@ -29,7 +29,9 @@ token from `virtual-school token --sub ID --role ROLE`. Errors are `application/
         (name = "lac-status", description = "LCS weekly lists of LAC status changes, and each child's timeline"),
         (name = "notices", description = "What social workers tell the Virtual School about a child"),
         (name = "notifications", description = "Each person's notifications, and the vs_admin team's"),
+        (name = "peps", description = "Personal Education Plans pushed by the ePEP provider on sign-off"),
         (name = "pupil-premium-plus", description = "Pupil Premium Plus budgets, requests, decisions, payments and impact"),
+        (name = "reports", description = "Aggregates for dashboards, as JSON or CSV: no names, UPNs, dates of birth or child ids"),
         (name = "audit", description = "The audit trail (UK GDPR accountability)"),
         (name = "operations", description = "Liveness and readiness"),
     )

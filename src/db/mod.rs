@@ -21,6 +21,7 @@ pub mod notices_repo;
 pub mod notifications_repo;
 pub mod peps_repo;
 pub mod pp_repo;
+pub mod reports_repo;
 pub mod schema;
 
 pub use connection::{DbConnection, MultiBackend};

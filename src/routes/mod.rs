@@ -11,6 +11,7 @@ pub mod notifications;
 pub mod operations;
 pub mod peps;
 pub mod pupil_premium_plus;
+pub mod reports;
 
 use utoipa_actix_web::service_config::ServiceConfig;
 
@@ -75,6 +76,11 @@ pub fn configure(cfg: &mut ServiceConfig) {
             .service(pupil_premium_plus::decide)
             .service(pupil_premium_plus::pay)
             .service(pupil_premium_plus::record_impact)
+            .service(reports::cohort_report)
+            .service(reports::pep_compliance_report)
+            .service(reports::attendance_report)
+            .service(reports::attainment_report)
+            .service(reports::pupil_premium_plus_report)
             .service(audit_events::list_audit_events),
     );
 }

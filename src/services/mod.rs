@@ -9,3 +9,4 @@ pub mod notifications;
 pub mod peps;
 pub mod policy;
 pub mod pupil_premium_plus;
+pub mod reports;
