@@ -22,9 +22,12 @@ pub struct CohortGroup {
     pub count: i64,
 }
 
+/// One row of the cohort grouping: status, year group, placement location, SEN status, legal status, count.
+type CohortRow = (String, Option<String>, Option<bool>, String, Option<String>, i64);
+
 /// The roll grouped by status, year group, placement location, SEN status and legal status.
 pub fn cohort(conn: &mut DbConnection) -> QueryResult<Vec<CohortGroup>> {
-    let rows: Vec<(String, Option<String>, Option<bool>, String, Option<String>, i64)> = children::table
+    let rows: Vec<CohortRow> = children::table
         .group_by((
             children::lac_status,
             children::year_group,
@@ -92,12 +95,13 @@ pub fn past_term_compliance(
     youngest_born_on: NaiveDate,
     too_old_born_on: NaiveDate,
 ) -> QueryResult<Vec<(Option<String>, i64, i64)>> {
-    let end_of_day: NaiveDateTime = term_end.and_hms_opt(23, 59, 59).unwrap_or_default();
+    // Signed off by the end of `term_end`: before midnight after it (a sign-off at 23:59:59.5 still counts).
+    let after_end: NaiveDateTime = term_end.succ_opt().unwrap_or(term_end).and_time(chrono::NaiveTime::MIN);
     let has_pep = diesel::dsl::exists(
         peps::table
             .filter(peps::child_id.eq(children::id))
             .filter(peps::term_ordinal.eq(term_ordinal))
-            .filter(peps::signed_off_at.le(end_of_day)),
+            .filter(peps::signed_off_at.lt(after_end)),
     );
     let rows: Vec<(Option<String>, bool)> = children::table
         .filter(children::looked_after_since.lt(term_start))

@@ -21,7 +21,8 @@ enum Format {
     Csv,
 }
 
-/// Reads `Accept`: `text/csv` gives CSV; JSON, `*/*`, `text/*` or no header give JSON; anything else answers 406.
+/// Reads `Accept`: `text/csv` or `text/*` give CSV (JSON is not a `text/` type); JSON, `application/*`, `*/*` or no
+/// header give JSON; anything else answers 406.
 /// With both, the higher `q` wins (JSON on a tie).
 fn negotiate(req: &HttpRequest) -> Result<Format, ApiError> {
     let Some(accept) = req.headers().get(header::ACCEPT).and_then(|v| v.to_str().ok()) else {

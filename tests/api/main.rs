@@ -16,4 +16,5 @@ mod notifications;
 mod openapi;
 mod operations;
 mod pupil_premium_plus;
+mod reports;
 mod shutdown;
