@@ -12,5 +12,6 @@ pub mod openapi;
 pub mod pagination;
 pub mod request_context;
 pub mod routes;
+pub mod seed;
 pub mod services;
 pub mod startup;

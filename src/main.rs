@@ -1,4 +1,4 @@
-//! The `virtual-school` command: `serve` (the default), `migrate`, `openapi` and `token`.
+//! The `virtual-school` command: `serve` (the default), `migrate`, `openapi`, `token` and `seed-demo`.
 
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;
@@ -37,6 +37,19 @@ enum Command {
         #[arg(long, default_value_t = 60, value_parser = clap::value_parser!(u64).range(1..=525_600))]
         ttl_minutes: u64,
     },
+    /// Fill an empty database (migrating it first) with a synthetic, deterministic demo cohort: children, LAC
+    /// timelines, PEPs, PP+ budgets and allocations, notifications. Invented data only.
+    SeedDemo {
+        /// Children on the roll.
+        #[arg(long, value_parser = clap::value_parser!(u32).range(1..=i64::from(virtual_school::seed::MAX_CHILDREN)))]
+        children: u32,
+        /// Random seed: the same seed and as-of date give the same database.
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+        /// The as-of date (YYYY-MM-DD) every date is derived from; default today (UTC).
+        #[arg(long)]
+        today: Option<chrono::NaiveDate>,
+    },
 }
 
 fn main() -> ExitCode {
@@ -61,6 +74,7 @@ fn main() -> ExitCode {
             .map(|s| print!("{s}"))
             .map_err(|e| e.to_string()),
         Command::Token { sub, roles, ttl_minutes } => token(&config, &sub, &roles, ttl_minutes),
+        Command::SeedDemo { children, seed, today } => seed_demo(&config, children, seed, today),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -78,6 +92,73 @@ fn token(config: &Config, sub: &str, roles: &[String], ttl_minutes: u64) -> Resu
     let auth = Authenticator::from_config(&config.jwt, &config.data_dir).map_err(|e| e.to_string())?;
     let token = auth.mint(sub, roles, ttl_minutes).map_err(|e| e.to_string())?;
     println!("{token}");
+    Ok(())
+}
+
+fn seed_demo(config: &Config, children: u32, seed: u64, today: Option<chrono::NaiveDate>) -> Result<(), String> {
+    use indicatif::{ProgressBar, ProgressStyle};
+    use std::io::IsTerminal;
+    use virtual_school::seed::{Progress, SeedOptions};
+
+    let today = today.unwrap_or_else(|| chrono::Utc::now().date_naive());
+    let policy = virtual_school::services::policy::Policy {
+        calendar: virtual_school::domain::calendar::WorkingDays::new(config.extra_holidays.iter().copied()),
+        initial_pep_working_days: config.initial_pep_working_days,
+        pep: config.pep_rules.clone(),
+        pinned_today: Some(today),
+    };
+    let opts = SeedOptions { children, seed, today, policy };
+    eprintln!(
+        "seed-demo: {children} synthetic children (seed {seed}, as of {today}) into {}",
+        config.database.describe()
+    );
+    let started = std::time::Instant::now();
+    // A bar on a terminal; plain lines (about every tenth, and at the end) when stderr is a file or a pipe.
+    let bar = std::io::stderr().is_terminal().then(|| {
+        let bar = ProgressBar::new(u64::from(children));
+        if let Ok(style) = ProgressStyle::with_template(
+            "{spinner} [{elapsed_precise}] [{wide_bar}] {pos}/{len} children ({per_sec}, {eta} left)",
+        ) {
+            bar.set_style(style.progress_chars("=> "));
+        }
+        bar
+    });
+    let last_line = std::cell::Cell::new(0u64);
+    let progress = |p: Progress| match &bar {
+        Some(bar) => bar.set_position(p.done),
+        None => {
+            if p.done == p.total || p.done >= last_line.get() + p.total.div_ceil(10) {
+                last_line.set(p.done);
+                eprintln!(
+                    "seed-demo: {}/{} children stored ({:.0}s)",
+                    p.done,
+                    p.total,
+                    started.elapsed().as_secs_f64()
+                );
+            }
+        }
+    };
+    let result = virtual_school::seed::seed(&config.database, &opts, progress);
+    if let Some(bar) = &bar {
+        bar.finish_and_clear();
+    }
+    let s = result.map_err(|e| e.to_string())?;
+    println!(
+        "seeded {} children ({} looked after) at {} schools, {} LAC status changes, {} PEPs ({} replaced revisions, \
+         {} attainment rows, {} quality reviews), {} PP+ budgets, {} PP+ allocations, {} notifications in {:.1} s",
+        s.children,
+        s.looked_after,
+        s.schools,
+        s.status_changes,
+        s.peps,
+        s.pep_revisions,
+        s.attainment_rows,
+        s.quality_reviews,
+        s.pp_budgets,
+        s.pp_allocations,
+        s.notifications,
+        s.seconds
+    );
     Ok(())
 }
 

@@ -205,3 +205,12 @@ pub fn upsert_children(conn: &mut DbConnection, rows: &[ChildRow]) -> QueryResul
     }
     Ok(n)
 }
+
+/// Stores many new children with multi-row statements (bulk loads: the demo cohort).
+pub fn insert_children(conn: &mut DbConnection, rows: &[ChildRow]) -> QueryResult<usize> {
+    let mut n = 0;
+    for chunk in rows.chunks(super::rows_per_statement(conn, CHILD_COLUMNS)) {
+        n += on_backend!(&mut *conn, |c| diesel::insert_into(children::table).values(chunk).execute(c))?;
+    }
+    Ok(n)
+}

@@ -276,3 +276,48 @@ pub fn lock_child(conn: &mut DbConnection, id: &str) -> QueryResult<Option<child
         DbConnection::Sqlite(c) => query!().first(c).optional(),
     }
 }
+
+/// Columns of a PEP row, for the multi-row statement size.
+const PEP_COLUMNS: usize = 30;
+/// Columns of an attainment row.
+const ATTAINMENT_COLUMNS: usize = 10;
+/// Columns of a revision row.
+const REVISION_COLUMNS: usize = 6;
+/// Columns of a quality review row.
+const REVIEW_COLUMNS: usize = 7;
+
+/// Stores many new PEPs with multi-row statements (bulk loads: the demo cohort).
+pub fn insert_many(conn: &mut DbConnection, rows: &[PepRow]) -> QueryResult<usize> {
+    let mut n = 0;
+    for chunk in rows.chunks(super::rows_per_statement(conn, PEP_COLUMNS)) {
+        n += on_backend!(&mut *conn, |c| diesel::insert_into(peps::table).values(chunk).execute(c))?;
+    }
+    Ok(n)
+}
+
+/// Stores many attainment rows with multi-row statements.
+pub fn insert_attainment_many(conn: &mut DbConnection, rows: &[AttainmentRow]) -> QueryResult<usize> {
+    let mut n = 0;
+    for chunk in rows.chunks(super::rows_per_statement(conn, ATTAINMENT_COLUMNS)) {
+        n += on_backend!(&mut *conn, |c| diesel::insert_into(pep_attainment::table).values(chunk).execute(c))?;
+    }
+    Ok(n)
+}
+
+/// Stores many replaced revisions with multi-row statements.
+pub fn insert_revisions_many(conn: &mut DbConnection, rows: &[RevisionRow]) -> QueryResult<usize> {
+    let mut n = 0;
+    for chunk in rows.chunks(super::rows_per_statement(conn, REVISION_COLUMNS)) {
+        n += on_backend!(&mut *conn, |c| diesel::insert_into(pep_revisions::table).values(chunk).execute(c))?;
+    }
+    Ok(n)
+}
+
+/// Stores many quality reviews with multi-row statements.
+pub fn insert_reviews_many(conn: &mut DbConnection, rows: &[ReviewRow]) -> QueryResult<usize> {
+    let mut n = 0;
+    for chunk in rows.chunks(super::rows_per_statement(conn, REVIEW_COLUMNS)) {
+        n += on_backend!(&mut *conn, |c| diesel::insert_into(pep_quality_reviews::table).values(chunk).execute(c))?;
+    }
+    Ok(n)
+}

@@ -176,3 +176,15 @@ pub fn pep_of_child(conn: &mut DbConnection, pep_id: &str, child_id: &str) -> Qu
     diesel::select(diesel::dsl::exists(peps::table.filter(peps::id.eq(pep_id)).filter(peps::child_id.eq(child_id))))
         .get_result(conn)
 }
+
+/// Columns of an allocation row, for the multi-row statement size.
+const ALLOCATION_COLUMNS: usize = 23;
+
+/// Stores many allocations with multi-row statements (bulk loads: the demo cohort).
+pub fn insert_allocations_many(conn: &mut DbConnection, rows: &[AllocationRow]) -> QueryResult<usize> {
+    let mut n = 0;
+    for chunk in rows.chunks(super::rows_per_statement(conn, ALLOCATION_COLUMNS)) {
+        n += on_backend!(&mut *conn, |c| diesel::insert_into(pp_allocations::table).values(chunk).execute(c))?;
+    }
+    Ok(n)
+}

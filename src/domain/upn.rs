@@ -8,6 +8,23 @@ pub fn is_placeholder(raw: &str) -> bool {
     matches!(raw.trim().to_ascii_uppercase().as_str(), "UN1" | "UN2" | "UN3" | "UN4" | "UN5")
 }
 
+/// The check letter of a UPN's last 12 characters (`body`: 11 digits, then a digit or, for a temporary UPN, a
+/// check-table letter): each character times its weight 2..13, summed, mod 23, looked up in the check table.
+/// `None` when `body` is not of that shape.
+pub fn check_letter(body: &str) -> Option<char> {
+    let b = body.as_bytes();
+    if b.len() != 12 || !b[..11].iter().all(u8::is_ascii_digit) {
+        return None;
+    }
+    let last = match b[11] {
+        d @ b'0'..=b'9' => u32::from(d - b'0'),
+        c => CHECK_LETTERS.iter().position(|&l| l == c)? as u32,
+    };
+    let sum: u32 =
+        b[..11].iter().enumerate().map(|(i, d)| u32::from(d - b'0') * (i as u32 + 2)).sum::<u32>() + last * 13;
+    Some(char::from(CHECK_LETTERS[(sum % 23) as usize]))
+}
+
 /// A valid UPN, upper-case.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Upn(String);
@@ -27,21 +44,11 @@ impl Upn {
         if !b[1..12].iter().all(u8::is_ascii_digit) {
             return Err("characters 2 to 12 must be digits");
         }
-        let last = b[12];
-        let last_value = if last.is_ascii_digit() {
-            u32::from(last - b'0')
-        } else {
-            match CHECK_LETTERS.iter().position(|&c| c == last) {
-                Some(i) => i as u32,
-                None => return Err("character 13 must be a digit or a check-table letter"),
-            }
-        };
-        let sum: u32 = b[1..12].iter().enumerate().map(|(i, d)| u32::from(d - b'0') * (i as u32 + 2)).sum::<u32>()
-            + last_value * 13;
-        if CHECK_LETTERS[(sum % 23) as usize] != b[0] {
-            return Err("the check letter does not match");
+        match check_letter(&s[1..]) {
+            None => Err("character 13 must be a digit or a check-table letter"),
+            Some(c) if c as u8 != b[0] => Err("the check letter does not match"),
+            Some(_) => Ok(Self(s)),
         }
-        Ok(Self(s))
     }
 
     /// The UPN as stored.
@@ -87,6 +94,18 @@ mod tests {
         assert!(Upn::parse("M80120000500A").is_ok());
         assert!(Upn::parse("M801200005000").is_ok());
         assert!(Upn::parse("M80120000500I").is_err());
+    }
+
+    #[test]
+    fn check_letters_make_valid_upns() {
+        assert_eq!(check_letter("801200005001"), Some('B'));
+        assert_eq!(check_letter("80120000500A"), Some('M'));
+        assert_eq!(check_letter("8012000050"), None);
+        assert_eq!(check_letter("80120000500I"), None);
+        for body in ["312123425001", "312000126999", "312999909123"] {
+            let upn = format!("{}{body}", check_letter(body).unwrap());
+            assert!(Upn::parse(&upn).is_ok(), "{upn}");
+        }
     }
 
     #[test]

@@ -63,7 +63,8 @@ pub enum Pushed {
 /// Work a caller adds to the transaction of a push (storing the response for an Idempotency-Key).
 pub type InTransaction = Box<dyn FnOnce(&mut DbConnection, &Pushed) -> Result<(), ApiError> + Send>;
 
-fn content_hash(child_id: &str, content: &PepContent) -> Result<String, ApiError> {
+/// The hash that recognises a re-send: SHA-256 of the child's id and the content, as JSON.
+pub(crate) fn content_hash(child_id: &str, content: &PepContent) -> Result<String, ApiError> {
     let bytes = serde_json::to_vec(&(child_id, content)).map_err(ApiError::internal)?;
     Ok(format!("{:x}", sha2::Sha256::digest(bytes)))
 }
