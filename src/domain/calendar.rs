@@ -1,7 +1,7 @@
 //! Working days in England and Wales: weekends and bank holidays (computed for any year, Easter by the computus,
 //! substitute days for holidays on a weekend), plus extra closure dates from configuration.
 
-use chrono::{Datelike, Duration, NaiveDate, Weekday};
+use chrono::{DateTime, Datelike, Duration, NaiveDate, Utc, Weekday};
 use std::collections::BTreeSet;
 
 /// Easter Sunday of `year` (Gregorian; the anonymous computus).
@@ -100,6 +100,24 @@ impl WorkingDays {
     }
 }
 
+/// The date in the UK (Europe/London) at instant `t`: GMT in winter; BST (UTC+1) from 01:00 UTC on the last Sunday
+/// of March to 01:00 UTC on the last Sunday of October (the rule since 1996). Due dates, "today" and sign-off days
+/// are UK dates, so a PEP signed off at 00:30 BST counts on the day it was signed.
+pub fn uk_date(t: DateTime<Utc>) -> NaiveDate {
+    let year = t.year();
+    let switch =
+        |month: u32| last_weekday(year, month, Weekday::Sun).and_then(|d| d.and_hms_opt(1, 0, 0)).map(|d| d.and_utc());
+    let summer = match (switch(3), switch(10)) {
+        (Some(start), Some(end)) => t >= start && t < end,
+        _ => false,
+    };
+    if summer {
+        (t + Duration::hours(1)).date_naive()
+    } else {
+        t.date_naive()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -169,5 +187,18 @@ mod tests {
         let cal = WorkingDays::new(extra);
         assert_eq!(cal.add_working_days(d("2026-12-21"), 10), d("2027-01-11"));
         assert!(WorkingDays::parse_extra("2027-13-01").is_err());
+    }
+
+    #[test]
+    fn uk_dates_follow_british_summer_time() {
+        let at = |s: &str| DateTime::parse_from_rfc3339(s).unwrap().with_timezone(&Utc);
+        // 2026: BST from 29 March 01:00 UTC to 25 October 01:00 UTC.
+        assert_eq!(uk_date(at("2026-06-10T23:30:00Z")), d("2026-06-11"));
+        assert_eq!(uk_date(at("2026-06-10T22:59:59Z")), d("2026-06-10"));
+        assert_eq!(uk_date(at("2026-12-10T23:30:00Z")), d("2026-12-10"));
+        assert_eq!(uk_date(at("2026-03-29T00:59:59Z")), d("2026-03-29"));
+        assert_eq!(uk_date(at("2026-03-28T23:30:00Z")), d("2026-03-28"));
+        assert_eq!(uk_date(at("2026-10-24T23:30:00Z")), d("2026-10-25"));
+        assert_eq!(uk_date(at("2026-10-25T23:30:00Z")), d("2026-10-25"));
     }
 }

@@ -386,7 +386,7 @@ pub type FieldErrors = Vec<(String, String)>;
 /// consistent with its sessions, ids unique.
 pub fn validate(input: PepInput, terms: &TermCalendar, now: DateTime<Utc>) -> Result<PepSubmission, FieldErrors> {
     let mut e = Errors::default();
-    let today = now.date_naive();
+    let today = super::calendar::uk_date(now);
     let external_id = match input.external_id {
         Some(v) => match check_identifier(&v) {
             Ok(()) => Some(v),
@@ -493,7 +493,7 @@ pub fn validate(input: PepInput, terms: &TermCalendar, now: DateTime<Utc>) -> Re
                 if t > now + chrono::Duration::minutes(5) {
                     e.fail("signed_off_at", "must not be in the future");
                 }
-                if meeting_date.is_some_and(|m| t.date_naive() < m) {
+                if meeting_date.is_some_and(|m| super::calendar::uk_date(t) < m) {
                     e.fail("signed_off_at", "must not be before the meeting");
                 }
                 Some(t)

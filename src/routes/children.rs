@@ -586,7 +586,7 @@ impl ChildQuery {
     }
 }
 
-/// The entity tags listed in a conditional header, or `None` when it is absent.
+/// A child with its `ETag`.
 fn child_response(status: actix_web::http::StatusCode, record: &ChildRecord) -> HttpResponse {
     HttpResponse::build(status).insert_header((header::ETAG, record.etag())).json(Child::from(record))
 }

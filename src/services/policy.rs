@@ -36,9 +36,9 @@ impl Policy {
         }
     }
 
-    /// Today, for derived statuses and date checks: the UTC date unless pinned.
+    /// Today, for derived statuses and date checks: the UK date unless pinned.
     pub fn today(&self) -> NaiveDate {
-        self.pinned_today.unwrap_or_else(|| Utc::now().date_naive())
+        self.pinned_today.unwrap_or_else(|| crate::domain::calendar::uk_date(Utc::now()))
     }
 }
 

@@ -15,6 +15,8 @@ mod notices;
 mod notifications;
 mod openapi;
 mod operations;
+mod peps;
 mod pupil_premium_plus;
 mod reports;
+mod seed_demo;
 mod shutdown;
