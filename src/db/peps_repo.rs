@@ -204,6 +204,11 @@ pub fn replace_attainment(conn: &mut DbConnection, pep_id: &str, rows: &[Attainm
     Ok(())
 }
 
+/// The latest term (`term_ordinal`) of any of the child's PEPs, as they now stand.
+pub fn latest_term_of_child(conn: &mut DbConnection, child_id: &str) -> QueryResult<Option<i64>> {
+    peps::table.filter(peps::child_id.eq(child_id)).select(diesel::dsl::max(peps::term_ordinal)).first(conn)
+}
+
 /// The child's PEPs of the term `term_ordinal`: (id, meeting date, signed off at, latest_in_term).
 pub fn of_child_in_term(
     conn: &mut DbConnection,

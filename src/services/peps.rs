@@ -275,7 +275,9 @@ fn apply(c: &mut DbConnection, actor: &AuthUser, policy: &Policy, sub: PepSubmis
         moved.pep_required_on = None;
         moved.pep_required_since = None;
     }
-    moved.last_pep_term = Some(child.last_pep_term.map_or(row.term_ordinal, |t| t.max(row.term_ordinal)));
+    // From the PEPs as they now stand: a revision may move a PEP to another term (a corrected meeting date), and the
+    // term it left may then have no PEP.
+    moved.last_pep_term = peps_repo::latest_term_of_child(c, &child.id)?;
     let child_fields = changed_fields(&child, &moved);
     let mut events: Vec<NewAuditEvent> = Vec::new();
     if !child_fields.is_empty() {

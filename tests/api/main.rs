@@ -15,4 +15,5 @@ mod notices;
 mod notifications;
 mod openapi;
 mod operations;
+mod peps;
 mod shutdown;
