@@ -19,4 +19,5 @@ mod peps;
 mod pupil_premium_plus;
 mod reports;
 mod seed_demo;
+mod seed_demo;
 mod shutdown;
