@@ -95,8 +95,9 @@ pub fn past_term_compliance(
     youngest_born_on: NaiveDate,
     too_old_born_on: NaiveDate,
 ) -> QueryResult<Vec<(Option<String>, i64, i64)>> {
-    // Signed off by the end of `term_end`: before midnight after it (a sign-off at 23:59:59.5 still counts).
-    let after_end: NaiveDateTime = term_end.succ_opt().unwrap_or(term_end).and_time(chrono::NaiveTime::MIN);
+    // Signed off by the end of `term_end` in the UK: before UK midnight after it (a sign-off at 23:59:59.5 still
+    // counts; in summer time that midnight is 23:00 UTC).
+    let after_end: NaiveDateTime = crate::domain::calendar::uk_midnight(term_end.succ_opt().unwrap_or(term_end));
     let has_pep = diesel::dsl::exists(
         peps::table
             .filter(peps::child_id.eq(children::id))

@@ -118,6 +118,18 @@ pub fn uk_date(t: DateTime<Utc>) -> NaiveDate {
     }
 }
 
+/// The instant (UTC) at which UK date `day` begins: midnight GMT, or 23:00 UTC the day before in summer time.
+pub fn uk_midnight(day: NaiveDate) -> chrono::NaiveDateTime {
+    let midnight_utc = day.and_time(chrono::NaiveTime::MIN);
+    let bst = midnight_utc - Duration::hours(1);
+    // 23:00 UTC the day before is UK midnight when it already falls in summer time.
+    if uk_date(bst.and_utc()) == day {
+        bst
+    } else {
+        midnight_utc
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -200,5 +212,7 @@ mod tests {
         assert_eq!(uk_date(at("2026-03-28T23:30:00Z")), d("2026-03-28"));
         assert_eq!(uk_date(at("2026-10-24T23:30:00Z")), d("2026-10-25"));
         assert_eq!(uk_date(at("2026-10-25T23:30:00Z")), d("2026-10-25"));
+        assert_eq!(uk_midnight(d("2026-09-01")).to_string(), "2026-08-31 23:00:00");
+        assert_eq!(uk_midnight(d("2027-01-01")).to_string(), "2027-01-01 00:00:00");
     }
 }

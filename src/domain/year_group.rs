@@ -21,6 +21,12 @@ impl YearGroup {
             .ok_or("must be N1, N2, R or 1 to 14")
     }
 
+    /// The year group `years` later (earlier when negative), or `None` outside N1 to 14.
+    pub fn shifted(self, years: i32) -> Option<Self> {
+        let y = i32::from(self.0) + years;
+        (-2..=14).contains(&y).then_some(Self(y as i8))
+    }
+
     /// As written: `N1`, `R`, `7`.
     pub fn as_str(self) -> &'static str {
         Self::NAMES[(self.0 + 2) as usize]
@@ -119,6 +125,17 @@ mod tests {
         }
         assert_eq!(KeyStage::Ks2.year_groups(), vec!["3", "4", "5", "6"]);
         assert_eq!(YearGroup::parse("r").unwrap().as_str(), "R");
+    }
+
+    #[test]
+    fn year_groups_shift_by_whole_years_within_n1_to_14() {
+        let y7 = YearGroup::parse("7").unwrap();
+        assert_eq!(y7.shifted(-1).map(YearGroup::as_str), Some("6"));
+        assert_eq!(y7.shifted(-7).map(YearGroup::as_str), Some("R"));
+        assert_eq!(y7.shifted(-9).map(YearGroup::as_str), Some("N1"));
+        assert_eq!(y7.shifted(-10), None);
+        assert_eq!(y7.shifted(7).map(YearGroup::as_str), Some("14"));
+        assert_eq!(y7.shifted(8), None);
     }
 
     #[test]

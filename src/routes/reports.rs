@@ -77,6 +77,16 @@ fn csv_response<'a, R: Serialize + Default + 'a>(
         .body(body))
 }
 
+/// Free text for a CSV cell that Excel or Power BI will not run as a formula: a leading `=`, `+`, `-`, `@`, tab or
+/// carriage return gets an apostrophe before it (OWASP's advice for CSV injection).
+fn spreadsheet_safe(text: &str) -> String {
+    if text.starts_with(['=', '+', '-', '@', '\t', '\r']) {
+        format!("'{text}")
+    } else {
+        text.to_owned()
+    }
+}
+
 fn json_response(body: &impl Serialize) -> HttpResponse {
     HttpResponse::Ok().insert_header((header::VARY, "Accept")).json(body)
 }
@@ -233,7 +243,13 @@ pub async fn attainment_report(
         Format::Json => Ok(json_response(&report)),
         Format::Csv => {
             let name = format!("attainment-{}-{}", report.academic_year, report.term);
-            csv_response(&report.rows, &name)
+            // Subjects are the ePEP provider's free text: none may run as a spreadsheet formula.
+            let rows: Vec<_> = report
+                .rows
+                .iter()
+                .map(|r| reports::AttainmentRow { subject: spreadsheet_safe(&r.subject), ..r.clone() })
+                .collect();
+            csv_response(&rows, &name)
         }
     }
 }
@@ -269,5 +285,18 @@ pub async fn pupil_premium_plus_report(
     match format {
         Format::Json => Ok(json_response(&report)),
         Format::Csv => csv_response(&report.by_school, &format!("pupil-premium-plus-{}", report.academic_year)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::spreadsheet_safe;
+
+    #[test]
+    fn formula_like_text_is_defused() {
+        assert_eq!(spreadsheet_safe("=HYPERLINK(\"x\")"), "'=HYPERLINK(\"x\")");
+        assert_eq!(spreadsheet_safe("+1"), "'+1");
+        assert_eq!(spreadsheet_safe("@SUM(A1)"), "'@SUM(A1)");
+        assert_eq!(spreadsheet_safe("Mathematics"), "Mathematics");
     }
 }

@@ -6,8 +6,11 @@ use crate::auth::{AuthUser, Role};
 use crate::db::children_repo::{self, Caseload};
 use crate::db::peps_repo::{self, AttainmentRow, PepFilter, PepRow, PepScope, ReviewRow, RevisionRow};
 use crate::db::{self, audit_repo, DbConnection, Pool};
+use crate::domain::calendar::uk_date;
+use crate::domain::child::LacStatus;
 use crate::domain::pep::{PepContent, PepSubmission};
-use crate::domain::terms::TermOf;
+use crate::domain::terms::{PepFacts, TermOf};
+use crate::domain::YearGroup;
 use crate::error::{ApiError, FieldError};
 use crate::services::audit::{truncate_to_micros, NewAuditEvent, Outcome};
 use crate::services::children::changed_fields;
@@ -175,19 +178,31 @@ fn apply(c: &mut DbConnection, actor: &AuthUser, policy: &Policy, sub: PepSubmis
     // PEP if the child owed one (looked after before the term began, with no PEP of it yet).
     let settles = child.pep_required_on.is_some()
         && child.pep_required_since.is_none_or(|since| sub.content.meeting_date >= since);
+    // A child who needed no PEP when it was met (too young or old, or ceased) owed nothing, so nothing is late.
+    let needed = policy.pep.required(
+        &PepFacts {
+            lac_status: LacStatus::parse(&child.lac_status).unwrap_or(LacStatus::LookedAfter),
+            date_of_birth: child.date_of_birth,
+            year_group: child.year_group.as_deref(),
+            looked_after_since: child.looked_after_since,
+            pep_required_on: child.pep_required_on,
+            last_pep_term: child.last_pep_term,
+        },
+        &policy.pep.day(sub.content.meeting_date),
+    );
     let (deadline, late) = match &previous {
         Some(p) => (p.deadline, p.signed_off_late),
+        None if !needed => (None, false),
         None => {
             let terms = &policy.pep.terms;
-            let term_owed = child.lac_status == "looked_after"
-                && child.last_pep_term.is_none_or(|t| t < term.ordinal())
+            let term_owed = child.last_pep_term.is_none_or(|t| t < term.ordinal())
                 && child.looked_after_since.is_none_or(|s| s < terms.start(term));
             let deadline =
                 [settles.then_some(child.pep_required_on).flatten(), term_owed.then(|| terms.deadline(term))]
                     .into_iter()
                     .flatten()
                     .min();
-            (deadline, deadline.is_some_and(|d| sub.content.signed_off_at.date_naive() > d))
+            (deadline, deadline.is_some_and(|d| uk_date(sub.content.signed_off_at) > d))
         }
     };
 
@@ -207,7 +222,14 @@ fn apply(c: &mut DbConnection, actor: &AuthUser, policy: &Policy, sub: PepSubmis
         deadline,
         signed_off_late: late,
         latest_in_term: false,
-        year_group: child.year_group.clone(),
+        // The child's year group in the PEP's academic year (the roll holds this year's), so a late push or a revision
+        // after the child moved up is still counted in the key stage the child was in.
+        year_group: child
+            .year_group
+            .as_deref()
+            .and_then(|y| YearGroup::parse(y).ok())
+            .and_then(|y| y.shifted(sub.year.start_year() - policy.pep_day().term.year.start_year()))
+            .map(|y| y.as_str().to_owned()),
         attendance_percentage: attendance.as_ref().map(|a| a.percentage),
         sessions_possible: attendance.as_ref().map(|a| a.sessions_possible),
         sessions_attended: attendance.as_ref().map(|a| a.sessions_attended),
@@ -315,7 +337,7 @@ fn apply(c: &mut DbConnection, actor: &AuthUser, policy: &Policy, sub: PepSubmis
         summary: match &previous {
             None => format!(
                 "PEP for LCS {lcs} ({when}) signed off on {}: read its targets and actions, and upload the signed copy to LCS",
-                row.signed_off_at.date()
+                uk_date(sub.content.signed_off_at)
             ),
             Some(_) => format!(
                 "PEP for LCS {lcs} ({when}) revised to revision {}: read the changes, and upload the new signed copy to LCS",
@@ -347,7 +369,7 @@ fn apply(c: &mut DbConnection, actor: &AuthUser, policy: &Policy, sub: PepSubmis
                 child_id: Some(child.id.clone()),
                 summary: format!(
                     "PEP for LCS {lcs} ({when}) was signed off on {}, after its deadline of {d}",
-                    row.signed_off_at.date()
+                    uk_date(sub.content.signed_off_at)
                 ),
             });
         }

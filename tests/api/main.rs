@@ -19,5 +19,4 @@ mod peps;
 mod pupil_premium_plus;
 mod reports;
 mod seed_demo;
-mod seed_demo;
 mod shutdown;

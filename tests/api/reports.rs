@@ -931,8 +931,8 @@ async fn attendance_counts_each_childs_latest_pep_of_the_term() {
                 "persistently_absent_percentage": 50.0, "severely_absent": 0, "severely_absent_percentage": 0.0,
                 "with_exclusions": 2, "children_suspended": 1, "suspensions": 1, "suspension_days": 0.5,
                 "permanent_exclusions": 0},
-            // C5.
-            {"key_stage": "KS4", "peps": 1, "with_attendance": 1, "mean_attendance_percentage": 70.5,
+            // C5, Year 10 now, so Year 9 (KS3) in 2025-26: a PEP counts in the key stage of its own year.
+            {"key_stage": "KS3", "peps": 1, "with_attendance": 1, "mean_attendance_percentage": 70.5,
                 "overall_attendance_percentage": 70.5, "persistently_absent": 1,
                 "persistently_absent_percentage": 100.0, "severely_absent": 0, "severely_absent_percentage": 0.0,
                 "with_exclusions": 0, "children_suspended": 0, "suspensions": 0, "suspension_days": 0.0,
