@@ -117,10 +117,18 @@ fn seed_demo(config: &Config, children: u32, seed: u64, today: Option<chrono::Na
     let bar = std::io::stderr().is_terminal().then(|| {
         let bar = ProgressBar::new(u64::from(children));
         if let Ok(style) = ProgressStyle::with_template(
-            "{spinner} [{elapsed_precise}] [{wide_bar}] {pos}/{len} children ({per_sec}, {eta} left)",
+            "{spinner} [{elapsed_precise}] [{wide_bar}] {pos}/{len} children ({rate}, {eta} left)",
         ) {
-            bar.set_style(style.progress_chars("=> "));
+            bar.set_style(
+                style
+                    .with_key("rate", |s: &indicatif::ProgressState, w: &mut dyn std::fmt::Write| {
+                        let _ = write!(w, "{:.0}/s", s.per_sec());
+                    })
+                    .progress_chars("=> "),
+            );
         }
+        // The bar moves a chunk at a time; the clock and spinner move in between.
+        bar.enable_steady_tick(std::time::Duration::from_millis(250));
         bar
     });
     let last_line = std::cell::Cell::new(0u64);
