@@ -1255,6 +1255,7 @@ impl<'a> Plan<'a> {
     }
 
     /// One PEP as the service stores it after its pushes (and any quality review and LCS upload confirmation).
+    #[expect(clippy::too_many_arguments, reason = "the PEP's plan and what the schedule made of it")]
     fn pep(
         &self,
         rng: &mut StdRng,
