@@ -9,10 +9,12 @@ use serde_json::Value;
 use sha2::Digest;
 use std::collections::BTreeMap;
 use virtual_school::db::children_repo::ChildRow;
+use virtual_school::db::lac_repo::ChangeRow;
 use virtual_school::db::peps_repo::{AttainmentRow, PepRow};
 use virtual_school::db::pp_repo::AllocationRow;
-use virtual_school::db::schema::{children, pep_attainment, peps, pp_allocations};
+use virtual_school::db::schema::{children, lac_status_changes, pep_attainment, peps, pp_allocations};
 use virtual_school::db::DbConnection;
+use virtual_school::domain::lac::{self, ChangeType, TimelineEntry};
 use virtual_school::domain::pep::PepContent;
 use virtual_school::domain::upn::Upn;
 use virtual_school::seed::{seed, SeedError, SeedOptions, SeedSummary};
@@ -98,6 +100,43 @@ fn the_seeded_roll_is_stored_as_the_service_stores_it() {
         if c.lac_status == "ceased" {
             assert!(c.pep_required_on.is_none());
         }
+    }
+
+    // Each child's LAC timeline leads, by the service's own rules, to what the child row says.
+    let changes: Vec<ChangeRow> = lac_status_changes::table
+        .select(ChangeRow::as_select())
+        .order((lac_status_changes::effective_date, lac_status_changes::id))
+        .load(&mut conn)
+        .unwrap();
+    for c in &kids {
+        let mut timeline: Vec<TimelineEntry> = changes
+            .iter()
+            .filter(|ch| ch.child_id == c.id)
+            .enumerate()
+            .map(|(i, ch)| TimelineEntry {
+                effective_date: ch.effective_date,
+                change_type: ChangeType::parse(&ch.change_type).unwrap(),
+                reason_code: ch.reason_code.clone(),
+                legal_status: ch.legal_status.clone(),
+                placement_type: ch.placement_type.clone(),
+                out_of_authority: ch.out_of_authority,
+                social_worker_id: ch.social_worker_id.clone(),
+                batch_index: Some(i),
+                sequence: i as u64,
+            })
+            .collect();
+        lac::sort(&mut timeline);
+        assert!(lac::check(&timeline).is_empty(), "{}", c.lcs_id);
+        let d = lac::derive(&timeline);
+        assert_eq!(d.lac_status.map(|s| s.as_str().to_owned()), Some(c.lac_status.clone()), "{}", c.lcs_id);
+        assert_eq!(
+            (d.looked_after_since, d.ceased_on, &d.legal_status, &d.placement_type, d.out_of_authority),
+            (c.looked_after_since, c.ceased_on, &c.legal_status, &c.placement_type, c.placement_out_of_authority),
+            "{}",
+            c.lcs_id
+        );
+        assert_eq!((d.placement_started_on, &d.social_worker_id), (c.placement_started_on, &c.social_worker_id));
+        assert!(timeline.iter().all(|e| e.effective_date < as_of()));
     }
 
     // PEP rows: exactly one latest_in_term per child and term (the latest meeting), content and hash as the service
@@ -236,6 +275,24 @@ async fn the_api_serves_the_seeded_roll() {
             assert_eq!(item["pep_status"], status, "{item}");
         }
     }
+
+    // LCS goes on from the seeded timelines: one looked-after child ceases, one who had left comes back.
+    let lcs = app.token("lcs-system", &["lcs"]);
+    let row = |c: &ChildRow, change_type: &str, reason: &str| {
+        serde_json::json!({
+            "lcs_id": c.lcs_id, "first_name": c.first_name, "last_name": c.last_name,
+            "date_of_birth": c.date_of_birth.to_string(), "sex": c.sex, "change_type": change_type,
+            "effective_date": "2026-12-03", "reason_code": reason,
+        })
+    };
+    let leaving = kids.iter().find(|c| c.lac_status == "looked_after").unwrap();
+    let returning = kids.iter().find(|c| c.lac_status == "ceased").unwrap();
+    let body = serde_json::json!({"batch_ref": "LCS-2026-W49", "period_ending": "2026-12-03", "changes": [
+        row(leaving, "ceased_looked_after", "E13"), row(returning, "became_looked_after", "S"),
+    ]});
+    let res =
+        app.client.post(app.url("/api/v1/lac-status-batches")).bearer_auth(&lcs).json(&body).send().await.unwrap();
+    assert_eq!(res.status(), 201, "{}", res.text().await.unwrap());
 
     // A social worker sees their own seeded children.
     let sw = child.social_worker_id.clone().unwrap();
