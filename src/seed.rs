@@ -75,16 +75,27 @@ pub struct Progress {
 /// What a run stored.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct SeedSummary {
+    /// Children on the roll.
     pub children: u64,
+    /// Of them, looked after now (the rest have ceased).
     pub looked_after: u64,
+    /// Invented schools the children attend.
     pub schools: u64,
+    /// Rows of the children's LAC timelines.
     pub status_changes: u64,
+    /// PEPs (their current revisions).
     pub peps: u64,
+    /// Replaced revisions kept in the PEPs' history.
     pub pep_revisions: u64,
+    /// Attainment rows of the current revisions.
     pub attainment_rows: u64,
+    /// Quality reviews.
     pub quality_reviews: u64,
+    /// Notifications.
     pub notifications: u64,
+    /// PP+ budgets (academic years).
     pub pp_budgets: u64,
+    /// PP+ allocations (requests).
     pub pp_allocations: u64,
     /// Wall-clock seconds the run took (the only thing not deterministic).
     pub seconds: f64,
