@@ -1300,8 +1300,8 @@ impl<'a> Plan<'a> {
         let received = content.signed_off_at.naive_utc();
         let created = first.as_ref().map_or(received, |f| f.signed_off_at.naive_utc());
         let id = gen.next(rng);
-        // The child's year group when this revision arrived.
-        let year_group = year_group_in(dob, self.terms().term_of(received.date()).year.start_year()).map(String::from);
+        // The child's year group in the PEP's academic year, as the service records it.
+        let year_group = year_group_in(dob, t.year.start_year()).map(String::from);
         let mut version = if first.is_some() { 2 } else { 1 };
         let mut updated = received;
         let review = if rng.gen_bool(0.25) {

@@ -17,7 +17,7 @@ use virtual_school::db::DbConnection;
 use virtual_school::domain::lac::{self, ChangeType, TimelineEntry};
 use virtual_school::domain::pep::PepContent;
 use virtual_school::domain::upn::Upn;
-use virtual_school::seed::{seed, SeedError, SeedOptions, SeedSummary};
+use virtual_school::seed::{seed, year_group_in, SeedError, SeedOptions, SeedSummary};
 use virtual_school::services::policy::Policy;
 
 const N: u32 = 300;
@@ -142,7 +142,14 @@ fn the_seeded_roll_is_stored_as_the_service_stores_it() {
     // PEP rows: exactly one latest_in_term per child and term (the latest meeting), content and hash as the service
     // makes them, attendance and exclusions columns from the content.
     let mut by_term: BTreeMap<(String, i64), Vec<&PepRow>> = BTreeMap::new();
+    let born: BTreeMap<&str, NaiveDate> = kids.iter().map(|c| (c.id.as_str(), c.date_of_birth)).collect();
     for p in &pep_rows {
+        let year = p.term_ordinal.div_euclid(3) as i32;
+        assert_eq!(
+            p.year_group.as_deref(),
+            year_group_in(born[p.child_id.as_str()], year),
+            "year group in the PEP's year"
+        );
         by_term.entry((p.child_id.clone(), p.term_ordinal)).or_default().push(p);
         let content: PepContent = serde_json::from_str(&p.content).unwrap();
         assert_eq!(serde_json::to_string(&content).unwrap(), p.content, "content is the service's JSON");
