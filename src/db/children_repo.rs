@@ -190,7 +190,7 @@ fn pep_status_filter<'a>(q: Boxed<'a>, status: &str, day: &PepDay) -> Boxed<'a> 
     }
 }
 
-pub(crate) fn filtered<'a>(caseload: &'a Caseload, f: &'a ChildFilter, day: &PepDay) -> Boxed<'a> {
+fn filtered<'a>(caseload: &'a Caseload, f: &'a ChildFilter, day: &PepDay) -> Boxed<'a> {
     let mut q = scoped(caseload);
     if let Some(v) = &f.lac_status {
         q = q.filter(children::lac_status.eq(v));

@@ -2,14 +2,12 @@
 //! row that names a child leaves this module. Grouping is by year group (key stages are merged by the service), so
 //! every query is one range scan of an index that covers it (migration `000010_report_indexes`).
 
-use super::children_repo::{self, Caseload, ChildFilter};
 use super::schema::{children, peps};
 use super::DbConnection;
-use crate::domain::terms::PepDay;
 use chrono::{NaiveDate, NaiveDateTime};
 use diesel::dsl::count_star;
 use diesel::prelude::*;
-use diesel::sql_types::{BigInt, Double, Nullable, Text};
+use diesel::sql_types::{BigInt, Date, Double, Nullable, Text, Timestamp};
 
 /// Children on the roll counted by the five cohort dimensions together.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -57,36 +55,42 @@ pub fn cohort(conn: &mut DbConnection) -> QueryResult<Vec<CohortGroup>> {
         .collect())
 }
 
-/// Children with the given live `pep_status` on `day`, counted by year group (the same rule as the roll's
-/// `pep_status` filter).
-pub fn live_pep_status_by_year_group(
-    conn: &mut DbConnection,
-    status: &str,
-    day: &PepDay,
-) -> QueryResult<Vec<(Option<String>, i64)>> {
-    let filter = ChildFilter { pep_status: Some(status.to_owned()), ..Default::default() };
-    // Boxed queries cannot be grouped: the year groups come back (one short column per child) and are counted here.
-    let year_groups: Vec<Option<String>> =
-        children_repo::filtered(&Caseload::All, &filter, day).select(children::year_group).load(conn)?;
-    let mut out: std::collections::BTreeMap<Option<String>, i64> = std::collections::BTreeMap::new();
-    for y in year_groups {
-        *out.entry(y).or_default() += 1;
+/// What the PEP schedule of each looked-after child depends on (never who the child is): the live compliance report
+/// applies [`crate::domain::terms::PepRules::schedule`], the rule the roll shows, to each.
+pub type PepFactsRow = (NaiveDate, Option<String>, Option<NaiveDate>, Option<NaiveDate>, Option<i64>);
+
+/// [`PepFactsRow`]s of every looked-after child: date of birth, year group, looked after since, event-driven PEP due,
+/// latest PEP term.
+pub fn looked_after_pep_facts(conn: &mut DbConnection) -> QueryResult<Vec<PepFactsRow>> {
+    macro_rules! query {
+        () => {
+            children::table.filter(children::lac_status.eq("looked_after")).select((
+                children::date_of_birth,
+                children::year_group,
+                children::looked_after_since,
+                children::pep_required_on,
+                children::last_pep_term,
+            ))
+        };
     }
-    Ok(out.into_iter().collect())
+    // On the backend's own connection, so PostgreSQL keeps it prepared.
+    on_backend!(conn, |c| query!().load(c))
 }
 
-/// Looked-after children who need no PEP on `day` (under or over the PEP ages, or past Year 13).
-pub fn looked_after_not_required(conn: &mut DbConnection, day: &PepDay) -> QueryResult<i64> {
-    let filter = ChildFilter {
-        pep_status: Some("not_required".to_owned()),
-        lac_status: Some("looked_after".to_owned()),
-        ..Default::default()
-    };
-    children_repo::filtered(&Caseload::All, &filter, day).count().get_result(conn)
+/// One year group's children who owed a past term's PEP, and how many had one signed off by its end.
+#[derive(Debug, Clone, PartialEq, Eq, QueryableByName)]
+pub struct PastTermGroup {
+    #[diesel(sql_type = Nullable<Text>)]
+    pub year_group: Option<String>,
+    #[diesel(sql_type = BigInt)]
+    pub owed: i64,
+    #[diesel(sql_type = BigInt)]
+    pub done: i64,
 }
 
 /// For a past term: the children who owed its PEP (looked after before `term_start` and still at `term_end`, of
-/// PEP age on `term_end`), by year group, with how many had a PEP of the term signed off by the end of `term_end`.
+/// PEP age on `term_end`), by year group, with how many had a PEP of the term signed off by the end of `term_end`
+/// (UK time). Counted in the database: one pass over the roll, each child probing `peps_term_child`.
 pub fn past_term_compliance(
     conn: &mut DbConnection,
     term_ordinal: i64,
@@ -94,31 +98,27 @@ pub fn past_term_compliance(
     term_end: NaiveDate,
     youngest_born_on: NaiveDate,
     too_old_born_on: NaiveDate,
-) -> QueryResult<Vec<(Option<String>, i64, i64)>> {
+) -> QueryResult<Vec<PastTermGroup>> {
     // Signed off by the end of `term_end` in the UK: before UK midnight after it (a sign-off at 23:59:59.5 still
     // counts; in summer time that midnight is 23:00 UTC).
     let after_end: NaiveDateTime = crate::domain::calendar::uk_midnight(term_end.succ_opt().unwrap_or(term_end));
-    let has_pep = diesel::dsl::exists(
-        peps::table
-            .filter(peps::child_id.eq(children::id))
-            .filter(peps::term_ordinal.eq(term_ordinal))
-            .filter(peps::signed_off_at.lt(after_end)),
-    );
-    let rows: Vec<(Option<String>, bool)> = children::table
-        .filter(children::looked_after_since.lt(term_start))
-        .filter(children::lac_status.eq("looked_after").or(children::ceased_on.gt(term_end)))
-        .filter(children::date_of_birth.le(youngest_born_on))
-        .filter(children::date_of_birth.gt(too_old_born_on))
-        .filter(children::year_group.is_null().or(children::year_group.ne("14")))
-        .select((children::year_group, has_pep))
-        .load(conn)?;
-    let mut out: std::collections::BTreeMap<Option<String>, (i64, i64)> = std::collections::BTreeMap::new();
-    for (year_group, done) in rows {
-        let e = out.entry(year_group).or_default();
-        e.0 += 1;
-        e.1 += i64::from(done);
-    }
-    Ok(out.into_iter().map(|(y, (owed, done))| (y, owed, done)).collect())
+    // Parameters are numbered in the order they first appear (SQLite numbers `$n` that way).
+    diesel::sql_query(
+        "SELECT c.year_group, COUNT(*) AS owed, \
+           COUNT(CASE WHEN EXISTS (SELECT 1 FROM peps p WHERE p.term_ordinal = $1 AND p.child_id = c.id \
+             AND p.signed_off_at < $2) THEN 1 END) AS done \
+         FROM children c \
+         WHERE c.looked_after_since < $3 AND (c.lac_status = 'looked_after' OR c.ceased_on > $4) \
+           AND c.date_of_birth <= $5 AND c.date_of_birth > $6 AND (c.year_group IS NULL OR c.year_group <> '14') \
+         GROUP BY c.year_group",
+    )
+    .bind::<BigInt, _>(term_ordinal)
+    .bind::<Timestamp, _>(after_end)
+    .bind::<Date, _>(term_start)
+    .bind::<Date, _>(term_end)
+    .bind::<Date, _>(youngest_born_on)
+    .bind::<Date, _>(too_old_born_on)
+    .load(conn)
 }
 
 /// PEPs of a term signed off after their deadline (the latest of each child's).

@@ -4,7 +4,8 @@
 use crate::auth::{AuthUser, Role};
 use crate::db::reports_repo::{self, AttainmentGroup, AttendanceGroup, CohortGroup};
 use crate::db::{self, pp_repo, Pool};
-use crate::domain::terms::{AcademicYear, Term, TermOf};
+use crate::domain::child::{LacStatus, PepStatus};
+use crate::domain::terms::{AcademicYear, PepFacts, Term, TermOf};
 use crate::domain::YearGroup;
 use crate::error::ApiError;
 use crate::services::audit::Outcome;
@@ -246,24 +247,34 @@ pub async fn pep_compliance(
         if live {
             as_of = day.today;
             let mut by: BTreeMap<&'static str, ComplianceRow> = BTreeMap::new();
-            for status in ["in_date", "due", "overdue"] {
-                for (y, n) in reports_repo::live_pep_status_by_year_group(conn, status, &day)? {
-                    let r = by.entry(key_stage_of(y.as_deref())).or_default();
-                    match status {
-                        "in_date" => r.in_date += n,
-                        "due" => r.due += n,
-                        _ => r.overdue += n,
-                    }
+            let mut outside_ages = 0;
+            for (date_of_birth, year_group, looked_after_since, pep_required_on, last_pep_term) in
+                reports_repo::looked_after_pep_facts(conn)?
+            {
+                let facts = PepFacts {
+                    lac_status: LacStatus::LookedAfter,
+                    date_of_birth,
+                    year_group: year_group.as_deref(),
+                    looked_after_since,
+                    pep_required_on,
+                    last_pep_term,
+                };
+                let r = by.entry(key_stage_of(year_group.as_deref())).or_default();
+                match rules.schedule(&facts, &day).0 {
+                    PepStatus::InDate => r.in_date += 1,
+                    PepStatus::Due => r.due += 1,
+                    PepStatus::Overdue => r.overdue += 1,
+                    PepStatus::NotRequired => outside_ages += 1,
                 }
             }
-            not_required = Some(reports_repo::looked_after_not_required(conn, &day)?);
-            out.extend(by);
+            not_required = Some(outside_ages);
+            out.extend(by.into_iter().filter(|(_, r)| r.in_date + r.due + r.overdue > 0));
         } else {
             let (start, end) = (terms.start(term), terms.end(term));
             as_of = end;
             let end_day = rules.day(end);
             let mut by: BTreeMap<&'static str, ComplianceRow> = BTreeMap::new();
-            for (y, owed, done) in reports_repo::past_term_compliance(
+            for g in reports_repo::past_term_compliance(
                 conn,
                 ordinal,
                 start,
@@ -271,9 +282,9 @@ pub async fn pep_compliance(
                 end_day.youngest_born_on,
                 end_day.too_old_born_on,
             )? {
-                let r = by.entry(key_stage_of(y.as_deref())).or_default();
-                r.in_date += done;
-                r.overdue += owed - done;
+                let r = by.entry(key_stage_of(g.year_group.as_deref())).or_default();
+                r.in_date += g.done;
+                r.overdue += g.owed - g.done;
             }
             out.extend(by);
         }

@@ -1,4 +1,4 @@
 DROP INDEX pp_allocations_report;
-DROP INDEX peps_child_term;
+DROP INDEX peps_term_child;
 DROP INDEX pep_attainment_report;
 DROP INDEX peps_report;

@@ -6,5 +6,5 @@ CREATE INDEX peps_report ON peps (term_ordinal, latest_in_term, year_group, atte
 CREATE INDEX pep_attainment_report ON pep_attainment (term_ordinal, latest_in_term, year_group, subject,
     current_value, target, past);
 -- PEP compliance of a past term: whether each child had a PEP of that term signed off by its end.
-CREATE INDEX peps_child_term ON peps (child_id, term_ordinal, signed_off_at);
+CREATE INDEX peps_term_child ON peps (term_ordinal, child_id, signed_off_at);
 CREATE INDEX pp_allocations_report ON pp_allocations (academic_year, school_urn, status, amount_pence);
