@@ -90,7 +90,8 @@ pub struct PastTermGroup {
 
 /// For a past term: the children who owed its PEP (looked after before `term_start` and still at `term_end`, of
 /// PEP age on `term_end`), by year group, with how many had a PEP of the term signed off by the end of `term_end`
-/// (UK time). Counted in the database: one pass over the roll, each child probing `peps_term_child`.
+/// (UK time). Counted in the database: the term's children with a PEP come from one range of `peps_term_child`,
+/// joined to one pass over the roll.
 pub fn past_term_compliance(
     conn: &mut DbConnection,
     term_ordinal: i64,
@@ -104,10 +105,9 @@ pub fn past_term_compliance(
     let after_end: NaiveDateTime = crate::domain::calendar::uk_midnight(term_end.succ_opt().unwrap_or(term_end));
     // Parameters are numbered in the order they first appear (SQLite numbers `$n` that way).
     diesel::sql_query(
-        "SELECT c.year_group, COUNT(*) AS owed, \
-           COUNT(CASE WHEN EXISTS (SELECT 1 FROM peps p WHERE p.term_ordinal = $1 AND p.child_id = c.id \
-             AND p.signed_off_at < $2) THEN 1 END) AS done \
-         FROM children c \
+        "SELECT c.year_group, COUNT(*) AS owed, COUNT(d.child_id) AS done \
+         FROM children c LEFT JOIN (SELECT DISTINCT child_id FROM peps \
+           WHERE term_ordinal = $1 AND signed_off_at < $2) d ON d.child_id = c.id \
          WHERE c.looked_after_since < $3 AND (c.lac_status = 'looked_after' OR c.ceased_on > $4) \
            AND c.date_of_birth <= $5 AND c.date_of_birth > $6 AND (c.year_group IS NULL OR c.year_group <> '14') \
          GROUP BY c.year_group",

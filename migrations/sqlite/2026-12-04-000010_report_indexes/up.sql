@@ -2,7 +2,7 @@
 -- year's PP+ allocations. Each index holds every column its report reads, so a report is one covering range scan
 -- in group order, at national scale (100,000 children, 1.2 million PEPs) as on a small roll.
 CREATE INDEX peps_report ON peps (term_ordinal, latest_in_term, year_group, attendance_percentage,
-    sessions_possible, sessions_attended, suspensions, suspension_days, permanent_exclusion);
+    sessions_possible, sessions_attended, suspensions, suspension_days, permanent_exclusion, signed_off_late);
 CREATE INDEX pep_attainment_report ON pep_attainment (term_ordinal, latest_in_term, year_group, subject,
     current_value, target, past);
 -- PEP compliance of a past term: whether each child had a PEP of that term signed off by its end.
