@@ -1364,6 +1364,7 @@ impl<'a> Plan<'a> {
             lcs_upload_confirmed_at: uploaded,
             lcs_upload_confirmed_by: uploaded.map(|_| ids.social_worker.to_owned()),
             pushed_by: EPEP.into(),
+            created_by: EPEP.into(),
             received_at: received,
             version,
             created_at: created,

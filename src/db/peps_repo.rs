@@ -36,7 +36,10 @@ pub struct PepRow {
     pub quality_rating: Option<String>,
     pub lcs_upload_confirmed_at: Option<NaiveDateTime>,
     pub lcs_upload_confirmed_by: Option<String>,
+    /// Who pushed the current revision.
     pub pushed_by: String,
+    /// Who first pushed the PEP: the `epep` client that reads it and may revise it.
+    pub created_by: String,
     /// When the current revision arrived.
     pub received_at: NaiveDateTime,
     pub version: i64,
@@ -106,7 +109,7 @@ fn scoped(scope: &PepScope) -> Boxed<'_> {
     let q = peps::table.inner_join(children::table).select(peps::all_columns).into_boxed();
     match scope {
         PepScope::Caseload(c) => children_repo::caseload_rule!(q, c),
-        PepScope::PushedBy(sub) => q.filter(peps::pushed_by.eq(sub)),
+        PepScope::PushedBy(sub) => q.filter(peps::created_by.eq(sub)),
     }
 }
 
@@ -283,7 +286,7 @@ pub fn lock_child(conn: &mut DbConnection, id: &str) -> QueryResult<Option<child
 }
 
 /// Columns of a PEP row, for the multi-row statement size.
-const PEP_COLUMNS: usize = 30;
+const PEP_COLUMNS: usize = 31;
 /// Columns of an attainment row.
 const ATTAINMENT_COLUMNS: usize = 10;
 /// Columns of a revision row.

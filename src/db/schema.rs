@@ -177,6 +177,7 @@ diesel::table! {
         lcs_upload_confirmed_at -> Nullable<Timestamp>,
         lcs_upload_confirmed_by -> Nullable<Text>,
         pushed_by -> Text,
+        created_by -> Text,
         received_at -> Timestamp,
         version -> BigInt,
         created_at -> Timestamp,

@@ -146,6 +146,13 @@ fn apply(c: &mut DbConnection, actor: &AuthUser, policy: &Policy, sub: PepSubmis
 
     let previous = match existing {
         None => None,
+        // An ePEP client keeps its own PEPs: another client may not re-send or revise them (the admin team may).
+        Some(e) if !actor.has(Role::VsAdmin) && e.created_by != actor.sub => {
+            return Err(ApiError::Conflict(format!(
+                "external_id {} is a PEP another ePEP client pushed; use your own external ids",
+                sub.external_id
+            )));
+        }
         Some(e) if e.child_id != child.id => {
             return Err(ApiError::Conflict(format!(
                 "external_id {} is a PEP of another child; a PEP cannot move between children",
@@ -243,6 +250,7 @@ fn apply(c: &mut DbConnection, actor: &AuthUser, policy: &Policy, sub: PepSubmis
         lcs_upload_confirmed_at: None,
         lcs_upload_confirmed_by: None,
         pushed_by: actor.sub.clone(),
+        created_by: previous.as_ref().map_or_else(|| actor.sub.clone(), |p| p.created_by.clone()),
         received_at: now,
         version: previous.as_ref().map_or(1, |p| p.version + 1),
         created_at: previous.as_ref().map_or(now, |p| p.created_at),

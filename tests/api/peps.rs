@@ -611,6 +611,32 @@ async fn an_external_id_cannot_move_to_another_child() {
 }
 
 #[actix_web::test]
+async fn an_epep_client_keeps_its_own_peps_whoever_revises_them() {
+    let app = app_on(TODAY).await;
+    create_child(&app, &child("LCS-P07", SINCE_NOV_2)).await;
+    let id = pushed_id(&app, &pep_body("LCS-P07", "EPEP-0030", 1)).await;
+    let other_client = app.token("epep-0002", &["epep"]);
+    let (before, stored) = (counts(&app), pep_row(&app, &id));
+
+    // Another ePEP client may neither re-send nor revise it, and cannot read it.
+    for revision in [1, 2] {
+        let p = problem(push(&app, &other_client, &pep_body("LCS-P07", "EPEP-0030", revision)).await, 409).await;
+        assert!(p["detail"].as_str().unwrap().contains("another ePEP client"), "{p}");
+    }
+    assert_eq!(counts(&app), before, "nothing stored");
+    assert_eq!(pep_row(&app, &id), stored);
+    problem(get_pep(&app, &other_client, &id).await, 404).await;
+
+    // The admin team may revise it; the client that pushed it still reads it.
+    let revised = json_with(push(&app, &admin(&app), &pep_body("LCS-P07", "EPEP-0030", 2)).await, 200).await;
+    assert_eq!(revised["revision"], 2);
+    let row = pep_row(&app, &id);
+    assert_eq!((row.pushed_by.as_str(), row.created_by.as_str()), ("admin-0001", EPEP));
+    assert_eq!(json_with(get_pep(&app, &epep(&app), &id).await, 200).await["revision"], 2);
+    assert_eq!(listed(&app, &epep(&app), &[]).await, strings(&["EPEP-0030"]));
+}
+
+#[actix_web::test]
 async fn an_idempotency_key_replays_the_first_answer() {
     let app = app_on(TODAY).await;
     create_child(&app, &child("LCS-P07", SINCE_NOV_2)).await;

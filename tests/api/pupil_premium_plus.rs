@@ -372,9 +372,9 @@ async fn a_pep_id_must_be_one_of_the_childs_peps() {
     diesel::sql_query(format!(
         "INSERT INTO peps (id, external_id, child_id, revision, academic_year, term, term_ordinal, meeting_date, \
          signed_off_at, signed_off_by, deadline, signed_off_late, latest_in_term, content_hash, content, pushed_by, \
-         received_at, version, created_at, updated_at) VALUES ('{pep}', 'EXT-1', '{a}', 1, '2026-27', 'autumn', 6078, \
+         created_by, received_at, version, created_at, updated_at) VALUES ('{pep}', 'EXT-1', '{a}', 1, '2026-27', 'autumn', 6078, \
          '2026-10-01', '2026-10-02 10:00:00', 'dt-1', NULL, FALSE, TRUE, 'h', '{{}}', 'epep-1', \
-         '2026-10-02 10:00:00', 1, '2026-10-02 10:00:00', '2026-10-02 10:00:00')"
+         'epep-1', '2026-10-02 10:00:00', 1, '2026-10-02 10:00:00', '2026-10-02 10:00:00')"
     ))
     .execute(&mut conn)
     .unwrap();

@@ -30,6 +30,8 @@ CREATE TABLE peps (
     lcs_upload_confirmed_at TIMESTAMP,
     lcs_upload_confirmed_by TEXT,
     pushed_by TEXT COLLATE "C" NOT NULL,
+    -- Who first pushed it: the ePEP client that reads it back and may revise it.
+    created_by TEXT COLLATE "C" NOT NULL,
     -- When the current revision arrived.
     received_at TIMESTAMP NOT NULL,
     version BIGINT NOT NULL,
@@ -38,7 +40,7 @@ CREATE TABLE peps (
 );
 CREATE INDEX peps_child ON peps (child_id, id);
 CREATE INDEX peps_term ON peps (academic_year, term, id);
-CREATE INDEX peps_pushed_by ON peps (pushed_by, id);
+CREATE INDEX peps_created_by ON peps (created_by, id);
 
 CREATE TABLE pep_revisions (
     pep_id TEXT COLLATE "C" NOT NULL REFERENCES peps (id),
