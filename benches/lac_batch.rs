@@ -9,35 +9,12 @@
 use diesel::r2d2::ManageConnection;
 use diesel::{Connection, RunQueryDsl};
 use std::time::{Duration, Instant};
-use virtual_school::config::{Config, DatabaseTarget, JwtConfig};
+use virtual_school::config::DatabaseTarget;
 use virtual_school::db::{ConnectionManager, DbConnection};
 use virtual_school::startup::Application;
 
-const SECRET: &str = "bench-secret-0123456789abcdef0123456789";
-
-fn config(dir: &std::path::Path, target: DatabaseTarget) -> Config {
-    Config {
-        bind: "127.0.0.1:0".into(),
-        data_dir: dir.to_path_buf(),
-        database: target,
-        pool_size: 8,
-        workers: 2,
-        max_body_bytes: virtual_school::config::DEFAULT_MAX_BODY_BYTES,
-        jwt: JwtConfig {
-            secret: Some(SECRET.into()),
-            public_keys: None,
-            issuer: "virtual-school".into(),
-            audience: "virtual-school-api".into(),
-        },
-        cursor_secret: None,
-        shutdown_timeout_secs: 1,
-        max_batch_bytes: virtual_school::config::DEFAULT_MAX_BATCH_BYTES,
-        extra_holidays: Vec::new(),
-        initial_pep_working_days: 10,
-        pep_rules: Default::default(),
-        pinned_today: None,
-    }
-}
+mod common;
+use common::config;
 
 fn change(i: usize, kind: &str) -> serde_json::Value {
     let mut c = serde_json::json!({
@@ -86,10 +63,11 @@ fn plain_insert(conn: &mut DbConnection) -> Duration {
 }
 
 async fn run(name: &str, target: DatabaseTarget, dir: &std::path::Path) {
-    let app = Application::build(config(dir, target.clone())).await.expect("start");
+    let app = Application::build(config(dir, target.clone(), None)).await.expect("start");
     let base = format!("http://127.0.0.1:{}", app.port());
     actix_web::rt::spawn(app.run_until_stopped());
-    let auth = virtual_school::auth::Authenticator::from_config(&config(dir, target.clone()).jwt, dir).expect("keys");
+    let auth =
+        virtual_school::auth::Authenticator::from_config(&config(dir, target.clone(), None).jwt, dir).expect("keys");
     let token = auth.mint("lcs-bench", &["lcs".into()], 60).expect("token");
     let client = reqwest::Client::new();
 
@@ -144,16 +122,9 @@ fn main() {
     let dir = tempfile::tempdir().expect("tempdir");
     actix_web::rt::System::new().block_on(async {
         run("sqlite", DatabaseTarget::Sqlite(dir.path().join("bench.db")), dir.path()).await;
-        if let Some(admin) = std::env::var("TEST_DATABASE_URL").ok().filter(|u| !u.is_empty()) {
-            let schema = format!("bench_{}", uuid::Uuid::new_v4().simple());
-            let mut pg = diesel::PgConnection::establish(&admin).expect("TEST_DATABASE_URL");
-            diesel::sql_query(format!("CREATE SCHEMA {schema}")).execute(&mut pg).expect("schema");
-            let sep = if admin.contains('?') { '&' } else { '?' };
-            let url = format!("{admin}{sep}options=-csearch_path%3D{schema}");
-            run("postgres", DatabaseTarget::Postgres(url), dir.path()).await;
-            diesel::sql_query(format!("DROP SCHEMA {schema} CASCADE")).execute(&mut pg).expect("drop");
-        } else {
-            println!("postgres   skipped: set TEST_DATABASE_URL=postgres://postgres@127.0.0.1:5432/test to include it");
+        match common::PgSchema::create() {
+            Some(pg) => run("postgres", pg.target(), dir.path()).await,
+            None => common::postgres_skipped(),
         }
     });
 }

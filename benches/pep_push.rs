@@ -7,40 +7,15 @@
 // A benchmark fails loudly, like a test.
 #![expect(clippy::expect_used, reason = "a failed benchmark step should stop the run")]
 
-use diesel::{Connection, RunQueryDsl};
 use futures_util::StreamExt;
 use std::time::{Duration, Instant};
-use virtual_school::config::{Config, DatabaseTarget, JwtConfig};
+use virtual_school::config::DatabaseTarget;
 use virtual_school::startup::Application;
 
-const SECRET: &str = "bench-secret-0123456789abcdef0123456789";
+mod common;
+
 const PEPS: usize = 1_000;
 const IN_FLIGHT: usize = 8;
-
-fn config(dir: &std::path::Path, target: DatabaseTarget) -> Config {
-    Config {
-        bind: "127.0.0.1:0".into(),
-        data_dir: dir.to_path_buf(),
-        database: target,
-        pool_size: 8,
-        workers: 2,
-        max_body_bytes: virtual_school::config::DEFAULT_MAX_BODY_BYTES,
-        jwt: JwtConfig {
-            secret: Some(SECRET.into()),
-            public_keys: None,
-            issuer: "virtual-school".into(),
-            audience: "virtual-school-api".into(),
-        },
-        cursor_secret: None,
-        shutdown_timeout_secs: 1,
-        max_batch_bytes: virtual_school::config::DEFAULT_MAX_BATCH_BYTES,
-        extra_holidays: Vec::new(),
-        initial_pep_working_days: 10,
-        pep_rules: Default::default(),
-        // Pinned, so the autumn 2026-27 PEPs below are neither in the future nor in another term whenever this runs.
-        pinned_today: chrono::NaiveDate::from_ymd_opt(2026, 12, 4),
-    }
-}
 
 /// A realistic signed-off PEP: 6 subjects, 3 targets, 4 actions (one for the social worker).
 fn pep(i: usize) -> serde_json::Value {
@@ -79,7 +54,7 @@ fn pep(i: usize) -> serde_json::Value {
 }
 
 async fn run(name: &str, target: DatabaseTarget, dir: &std::path::Path) -> Duration {
-    let cfg = config(dir, target);
+    let cfg = common::config(dir, target, chrono::NaiveDate::from_ymd_opt(2026, 12, 4));
     let app = Application::build(cfg.clone()).await.expect("start");
     let base = format!("http://127.0.0.1:{}", app.port());
     actix_web::rt::spawn(app.run_until_stopped());
@@ -163,25 +138,11 @@ fn main() {
     let dir = tempfile::tempdir().expect("tempdir");
     actix_web::rt::System::new().block_on(async {
         run("sqlite", DatabaseTarget::Sqlite(dir.path().join("bench.db")), dir.path()).await;
-        if let Some(admin) = std::env::var("TEST_DATABASE_URL").ok().filter(|u| !u.is_empty()) {
-            let schema = format!("bench_{}", uuid::Uuid::new_v4().simple());
-            let mut pg = diesel::PgConnection::establish(&admin).expect("TEST_DATABASE_URL");
-            diesel::sql_query(format!("CREATE SCHEMA {schema}")).execute(&mut pg).expect("schema");
-            let sep = if admin.contains('?') { '&' } else { '?' };
-            let url = format!("{admin}{sep}options=-csearch_path%3D{schema}");
-            // Dropped whether or not the run passes its checks.
-            let outcome = futures_util::FutureExt::catch_unwind(std::panic::AssertUnwindSafe(run(
-                "postgres",
-                DatabaseTarget::Postgres(url),
-                dir.path(),
-            )))
-            .await;
-            diesel::sql_query(format!("DROP SCHEMA {schema} CASCADE")).execute(&mut pg).expect("drop");
-            if let Err(panic) = outcome {
-                std::panic::resume_unwind(panic);
+        match common::PgSchema::create() {
+            Some(pg) => {
+                run("postgres", pg.target(), dir.path()).await;
             }
-        } else {
-            println!("postgres   skipped: set TEST_DATABASE_URL=postgres://postgres@127.0.0.1:5432/test to include it");
+            None => common::postgres_skipped(),
         }
     });
 }

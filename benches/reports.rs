@@ -8,42 +8,18 @@
 // A benchmark fails loudly, like a test.
 #![expect(clippy::expect_used, reason = "a failed benchmark step should stop the run")]
 
-use diesel::{Connection, RunQueryDsl};
 use std::time::{Duration, Instant};
-use virtual_school::config::{Config, DatabaseTarget, JwtConfig};
+use virtual_school::config::DatabaseTarget;
 use virtual_school::services::policy::Policy;
 use virtual_school::startup::Application;
 
-const SECRET: &str = "bench-secret-0123456789abcdef0123456789";
+mod common;
+
 const RUNS: usize = 7;
 
 fn today() -> chrono::NaiveDate {
     // Pinned, so the figures are the same whenever this runs (the autumn 2026-27 term, after its deadline).
     chrono::NaiveDate::from_ymd_opt(2026, 12, 4).expect("date")
-}
-
-fn config(dir: &std::path::Path, target: DatabaseTarget) -> Config {
-    Config {
-        bind: "127.0.0.1:0".into(),
-        data_dir: dir.to_path_buf(),
-        database: target,
-        pool_size: 8,
-        workers: 2,
-        max_body_bytes: virtual_school::config::DEFAULT_MAX_BODY_BYTES,
-        jwt: JwtConfig {
-            secret: Some(SECRET.into()),
-            public_keys: None,
-            issuer: "virtual-school".into(),
-            audience: "virtual-school-api".into(),
-        },
-        cursor_secret: None,
-        shutdown_timeout_secs: 1,
-        max_batch_bytes: virtual_school::config::DEFAULT_MAX_BATCH_BYTES,
-        extra_holidays: Vec::new(),
-        initial_pep_working_days: 10,
-        pep_rules: Default::default(),
-        pinned_today: Some(today()),
-    }
 }
 
 const REPORTS: [&str; 7] = [
@@ -70,7 +46,7 @@ async fn run(name: &str, target: DatabaseTarget, dir: &std::path::Path, children
         seeding.children, seeding.peps, seeding.attainment_rows, seeding.pp_allocations, seeding.seconds
     );
 
-    let cfg = config(dir, target);
+    let cfg = common::config(dir, target, Some(today()));
     let app = Application::build(cfg.clone()).await.expect("start");
     let base = format!("http://127.0.0.1:{}", app.port());
     actix_web::rt::spawn(app.run_until_stopped());
@@ -121,25 +97,9 @@ fn main() {
     let dir = tempfile::tempdir().expect("tempdir");
     actix_web::rt::System::new().block_on(async {
         run("sqlite", DatabaseTarget::Sqlite(dir.path().join("bench.db")), dir.path(), children).await;
-        if let Some(admin) = std::env::var("TEST_DATABASE_URL").ok().filter(|u| !u.is_empty()) {
-            let schema = format!("bench_{}", uuid::Uuid::new_v4().simple());
-            let mut pg = diesel::PgConnection::establish(&admin).expect("TEST_DATABASE_URL");
-            diesel::sql_query(format!("CREATE SCHEMA {schema}")).execute(&mut pg).expect("schema");
-            let sep = if admin.contains('?') { '&' } else { '?' };
-            let url = format!("{admin}{sep}options=-csearch_path%3D{schema}");
-            let outcome = futures_util::FutureExt::catch_unwind(std::panic::AssertUnwindSafe(run(
-                "postgres",
-                DatabaseTarget::Postgres(url),
-                dir.path(),
-                children,
-            )))
-            .await;
-            diesel::sql_query(format!("DROP SCHEMA {schema} CASCADE")).execute(&mut pg).expect("drop");
-            if let Err(panic) = outcome {
-                std::panic::resume_unwind(panic);
-            }
-        } else {
-            println!("postgres   skipped: set TEST_DATABASE_URL=postgres://postgres@127.0.0.1:5432/test to include it");
+        match common::PgSchema::create() {
+            Some(pg) => run("postgres", pg.target(), dir.path(), children).await,
+            None => common::postgres_skipped(),
         }
     });
 }

@@ -263,21 +263,42 @@ pub struct PpRequest {
 }
 
 /// The content of one revision: everything the provider sent except how it named the child. Stored as JSON, hashed
-/// to recognise a re-send, and served.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+/// to recognise a re-send, and served (flattened into the PEP and each of its revisions).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct PepContent {
+    /// Like `2026-27`.
+    #[schema(max_length = 7)]
     pub academic_year: String,
+    /// `autumn`, `spring` or `summer`.
+    #[schema(max_length = 6)]
     pub term: String,
+    /// The meeting.
     pub meeting_date: NaiveDate,
+    /// Signed off.
     pub signed_off_at: DateTime<Utc>,
+    /// By whom.
+    #[schema(max_length = 200)]
     pub signed_off_by: String,
+    /// Section A, the social worker's care information.
+    #[schema(max_length = 20000)]
     pub care_information: Option<String>,
+    /// The child's own views.
+    #[schema(max_length = 20000)]
     pub child_views: String,
+    /// Attendance this term.
     pub attendance: Option<Attendance>,
+    /// Exclusions this term.
     pub exclusions: Option<Exclusions>,
+    /// Attainment by subject.
+    #[schema(max_items = 50)]
     pub attainment: Vec<Attainment>,
+    /// SMART targets.
+    #[schema(max_items = 50)]
     pub targets: Vec<Target>,
+    /// Agreed actions.
+    #[schema(max_items = 50)]
     pub actions: Vec<Action>,
+    /// How PP+ would be used.
     pub pupil_premium_plus_request: Option<PpRequest>,
 }
 

@@ -3,7 +3,7 @@
 use crate::auth::AuthUser;
 use crate::db::peps_repo::{PepFilter, RevisionRow};
 use crate::db::Pool;
-use crate::domain::pep::{self, Action, Attainment, Attendance, Exclusions, PepContent, PepInput, PpRequest, Target};
+use crate::domain::pep::{self, PepContent, PepInput};
 use crate::domain::terms::{AcademicYear, Term};
 use crate::error::{ApiError, FieldError, Problem};
 use crate::pagination::{self, Cursors};
@@ -49,45 +49,14 @@ pub struct Pep {
     pub revision: i64,
     /// The child.
     pub child_id: uuid::Uuid,
-    /// Like `2026-27`.
-    #[schema(max_length = 7)]
-    pub academic_year: String,
-    /// `autumn`, `spring` or `summer`.
-    #[schema(max_length = 6)]
-    pub term: String,
-    /// The meeting.
-    pub meeting_date: NaiveDate,
-    /// Signed off.
-    pub signed_off_at: DateTime<Utc>,
-    /// By whom.
-    #[schema(max_length = 200)]
-    pub signed_off_by: String,
+    /// The latest revision's content.
+    #[serde(flatten)]
+    pub content: PepContent,
     /// The date this PEP was owed by when first signed off (the event-driven PEP it settled, or its term's
     /// deadline), if any was owed.
     pub deadline: Option<NaiveDate>,
     /// Whether it was first signed off after `deadline`.
     pub signed_off_late: bool,
-    /// Section A.
-    #[schema(max_length = 20000)]
-    pub care_information: Option<String>,
-    /// The child's views.
-    #[schema(max_length = 20000)]
-    pub child_views: String,
-    /// Attendance this term.
-    pub attendance: Option<Attendance>,
-    /// Exclusions this term.
-    pub exclusions: Option<Exclusions>,
-    /// Attainment by subject.
-    #[schema(max_items = 50)]
-    pub attainment: Vec<Attainment>,
-    /// SMART targets.
-    #[schema(max_items = 50)]
-    pub targets: Vec<Target>,
-    /// Agreed actions.
-    #[schema(max_items = 50)]
-    pub actions: Vec<Action>,
-    /// How PP+ would be used.
-    pub pupil_premium_plus_request: Option<PpRequest>,
     /// The latest quality rating: `red`, `amber` or `green`.
     #[schema(max_length = 5)]
     pub quality_rating: Option<String>,
@@ -106,27 +75,15 @@ pub struct Pep {
 
 impl From<&PepRecord> for Pep {
     fn from(r: &PepRecord) -> Self {
-        let (row, c) = (&r.row, r.content.clone());
+        let row = &r.row;
         Self {
             id: uuid::Uuid::parse_str(&row.id).unwrap_or_default(),
             external_id: row.external_id.clone(),
             revision: row.revision,
             child_id: uuid::Uuid::parse_str(&row.child_id).unwrap_or_default(),
-            academic_year: c.academic_year,
-            term: c.term,
-            meeting_date: c.meeting_date,
-            signed_off_at: c.signed_off_at,
-            signed_off_by: c.signed_off_by,
+            content: r.content.clone(),
             deadline: row.deadline,
             signed_off_late: row.signed_off_late,
-            care_information: c.care_information,
-            child_views: c.child_views,
-            attendance: c.attendance,
-            exclusions: c.exclusions,
-            attainment: c.attainment,
-            targets: c.targets,
-            actions: c.actions,
-            pupil_premium_plus_request: c.pupil_premium_plus_request,
             quality_rating: row.quality_rating.clone(),
             quality_review: r.review.as_ref().map(|v| QualityReviewView {
                 rating: v.rating.clone(),
@@ -328,65 +285,17 @@ pub struct PepRevision {
     /// Who pushed it (token `sub`).
     #[schema(max_length = 255)]
     pub pushed_by: String,
-    /// Like `2026-27`.
-    #[schema(max_length = 7)]
-    pub academic_year: String,
-    /// The term.
-    #[schema(max_length = 6)]
-    pub term: String,
-    /// The meeting.
-    pub meeting_date: NaiveDate,
-    /// Signed off.
-    pub signed_off_at: DateTime<Utc>,
-    /// By whom.
-    #[schema(max_length = 200)]
-    pub signed_off_by: String,
-    /// Section A.
-    #[schema(max_length = 20000)]
-    pub care_information: Option<String>,
-    /// The child's views.
-    #[schema(max_length = 20000)]
-    pub child_views: String,
-    /// Attendance.
-    pub attendance: Option<Attendance>,
-    /// Exclusions.
-    pub exclusions: Option<Exclusions>,
-    /// Attainment.
-    #[schema(max_items = 50)]
-    pub attainment: Vec<Attainment>,
-    /// Targets.
-    #[schema(max_items = 50)]
-    pub targets: Vec<Target>,
-    /// Actions.
-    #[schema(max_items = 50)]
-    pub actions: Vec<Action>,
-    /// PP+ request.
-    pub pupil_premium_plus_request: Option<PpRequest>,
+    /// The revision's content.
+    #[serde(flatten)]
+    pub content: PepContent,
 }
 
 impl TryFrom<RevisionRow> for PepRevision {
     type Error = ApiError;
 
     fn try_from(r: RevisionRow) -> Result<Self, ApiError> {
-        let c: PepContent = serde_json::from_str(&r.content).map_err(ApiError::internal)?;
-        Ok(Self {
-            revision: r.revision,
-            received_at: r.received_at.and_utc(),
-            pushed_by: r.pushed_by,
-            academic_year: c.academic_year,
-            term: c.term,
-            meeting_date: c.meeting_date,
-            signed_off_at: c.signed_off_at,
-            signed_off_by: c.signed_off_by,
-            care_information: c.care_information,
-            child_views: c.child_views,
-            attendance: c.attendance,
-            exclusions: c.exclusions,
-            attainment: c.attainment,
-            targets: c.targets,
-            actions: c.actions,
-            pupil_premium_plus_request: c.pupil_premium_plus_request,
-        })
+        let content: PepContent = serde_json::from_str(&r.content).map_err(ApiError::internal)?;
+        Ok(Self { revision: r.revision, received_at: r.received_at.and_utc(), pushed_by: r.pushed_by, content })
     }
 }
 

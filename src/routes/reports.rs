@@ -91,6 +91,19 @@ fn json_response(body: &impl Serialize) -> HttpResponse {
     HttpResponse::Ok().insert_header((header::VARY, "Accept")).json(body)
 }
 
+/// A report as the request asked for it: JSON, or CSV of `rows` (a header row and one row per group).
+fn respond<'a, R: Serialize + Default + 'a>(
+    format: Format,
+    report: &impl Serialize,
+    rows: impl IntoIterator<Item = &'a R>,
+    filename: &str,
+) -> Result<HttpResponse, ApiError> {
+    match format {
+        Format::Json => Ok(json_response(report)),
+        Format::Csv => csv_response(rows, filename),
+    }
+}
+
 /// The term a report is for.
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
@@ -102,6 +115,19 @@ pub struct TermQuery {
     /// `autumn`, `spring` or `summer`; with `academic_year`.
     #[param(max_length = 6, pattern = "^(autumn|spring|summer)$")]
     pub term: Option<String>,
+}
+
+/// Admits the caller, then reads the representation and the term a term report is asked for.
+async fn term_request(
+    user: &AuthUser,
+    req: &HttpRequest,
+    policy: &Policy,
+    query: &TermQuery,
+) -> Result<(Format, crate::domain::terms::TermOf), ApiError> {
+    user.require_any(reports::READERS, "report.read", "report").await?;
+    let format = negotiate(req)?;
+    let term = reports::term_for(policy, query.academic_year.as_deref(), query.term.as_deref())?;
+    Ok((format, term))
 }
 
 /// The academic year a report is for.
@@ -131,10 +157,7 @@ pub async fn cohort_report(user: AuthUser, pool: web::Data<Pool>, req: HttpReque
     user.require_any(reports::READERS, "report.read", "report").await?;
     let format = negotiate(&req)?;
     let report = reports::cohort(&pool, &user).await?;
-    match format {
-        Format::Json => Ok(json_response(&report)),
-        Format::Csv => csv_response(&report.csv_rows(), "cohort"),
-    }
+    respond(format, &report, &report.csv_rows(), "cohort")
 }
 
 /// PEP compliance for a term (default the current one; a future term answers 400), in total and by key stage.
@@ -163,17 +186,10 @@ pub async fn pep_compliance_report(
     query: web::Query<TermQuery>,
     req: HttpRequest,
 ) -> Result<HttpResponse, ApiError> {
-    user.require_any(reports::READERS, "report.read", "report").await?;
-    let format = negotiate(&req)?;
-    let term = reports::term_for(&policy, query.academic_year.as_deref(), query.term.as_deref())?;
+    let (format, term) = term_request(&user, &req, &policy, &query).await?;
     let report = reports::pep_compliance(&pool, &user, &policy, term).await?;
-    match format {
-        Format::Json => Ok(json_response(&report)),
-        Format::Csv => {
-            let name = format!("pep-compliance-{}-{}", report.academic_year, report.term);
-            csv_response(std::iter::once(&report.totals).chain(&report.by_key_stage), &name)
-        }
-    }
+    let name = format!("pep-compliance-{}-{}", report.academic_year, report.term);
+    respond(format, &report, std::iter::once(&report.totals).chain(&report.by_key_stage), &name)
 }
 
 /// Attendance and exclusions for a term (default the current one), from each child's signed-off PEP for that term
@@ -200,17 +216,10 @@ pub async fn attendance_report(
     query: web::Query<TermQuery>,
     req: HttpRequest,
 ) -> Result<HttpResponse, ApiError> {
-    user.require_any(reports::READERS, "report.read", "report").await?;
-    let format = negotiate(&req)?;
-    let term = reports::term_for(&policy, query.academic_year.as_deref(), query.term.as_deref())?;
+    let (format, term) = term_request(&user, &req, &policy, &query).await?;
     let report = reports::attendance(&pool, &user, term).await?;
-    match format {
-        Format::Json => Ok(json_response(&report)),
-        Format::Csv => {
-            let name = format!("attendance-{}-{}", report.academic_year, report.term);
-            csv_response(std::iter::once(&report.totals).chain(&report.by_key_stage), &name)
-        }
-    }
+    let name = format!("attendance-{}-{}", report.academic_year, report.term);
+    respond(format, &report, std::iter::once(&report.totals).chain(&report.by_key_stage), &name)
 }
 
 /// Attainment for a term (default the current one) by key stage and subject, from each child's signed-off PEP for
@@ -235,23 +244,15 @@ pub async fn attainment_report(
     query: web::Query<TermQuery>,
     req: HttpRequest,
 ) -> Result<HttpResponse, ApiError> {
-    user.require_any(reports::READERS, "report.read", "report").await?;
-    let format = negotiate(&req)?;
-    let term = reports::term_for(&policy, query.academic_year.as_deref(), query.term.as_deref())?;
+    let (format, term) = term_request(&user, &req, &policy, &query).await?;
     let report = reports::attainment(&pool, &user, term).await?;
-    match format {
-        Format::Json => Ok(json_response(&report)),
-        Format::Csv => {
-            let name = format!("attainment-{}-{}", report.academic_year, report.term);
-            // Subjects are the ePEP provider's free text: none may run as a spreadsheet formula.
-            let rows: Vec<_> = report
-                .rows
-                .iter()
-                .map(|r| reports::AttainmentRow { subject: spreadsheet_safe(&r.subject), ..r.clone() })
-                .collect();
-            csv_response(&rows, &name)
-        }
-    }
+    // Subjects are the ePEP provider's free text: none may run as a spreadsheet formula.
+    let rows: Vec<_> = report
+        .rows
+        .iter()
+        .map(|r| reports::AttainmentRow { subject: spreadsheet_safe(&r.subject), ..r.clone() })
+        .collect();
+    respond(format, &report, &rows, &format!("attainment-{}-{}", report.academic_year, report.term))
 }
 
 /// PP+ for an academic year (default the current one): the budget (grant, central retention, available, approved
@@ -282,10 +283,7 @@ pub async fn pupil_premium_plus_report(
         None => policy.pep_day().term.year,
     };
     let report = reports::pupil_premium_plus(&pool, &user, year).await?;
-    match format {
-        Format::Json => Ok(json_response(&report)),
-        Format::Csv => csv_response(&report.by_school, &format!("pupil-premium-plus-{}", report.academic_year)),
-    }
+    respond(format, &report, &report.by_school, &format!("pupil-premium-plus-{}", report.academic_year))
 }
 
 #[cfg(test)]
