@@ -112,10 +112,25 @@ impl AuthUser {
     /// Admits the caller if they hold one of `allowed`; otherwise records a denied `action` on `resource_type` and
     /// answers 403.
     pub async fn require_any(&self, allowed: &[Role], action: &str, resource_type: &str) -> Result<(), ApiError> {
+        self.require_any_on(allowed, action, resource_type, None).await
+    }
+
+    /// [`Self::require_any`] for a named resource: a refusal's audit event names it too.
+    pub async fn require_any_on(
+        &self,
+        allowed: &[Role],
+        action: &str,
+        resource_type: &str,
+        resource_id: Option<&str>,
+    ) -> Result<(), ApiError> {
         if self.has_any(allowed) {
             return Ok(());
         }
-        self.audit.record(vec![self.event(action, resource_type, Outcome::Denied)]).await?;
+        let mut event = self.event(action, resource_type, Outcome::Denied);
+        if let Some(id) = resource_id {
+            event = event.resource(id.to_owned());
+        }
+        self.audit.record(vec![event]).await?;
         Err(ApiError::Forbidden(format!(
             "this needs one of the roles: {}",
             allowed.iter().map(|r| r.as_str()).collect::<Vec<_>>().join(", ")

@@ -117,14 +117,20 @@ pub struct TermQuery {
     pub term: Option<String>,
 }
 
+/// Admits a reader of `report` (a refusal's audit event names the report).
+async fn admit(user: &AuthUser, report: &str) -> Result<(), ApiError> {
+    user.require_any_on(reports::READERS, "report.read", "report", Some(report)).await
+}
+
 /// Admits the caller, then reads the representation and the term a term report is asked for.
 async fn term_request(
+    report: &str,
     user: &AuthUser,
     req: &HttpRequest,
     policy: &Policy,
     query: &TermQuery,
 ) -> Result<(Format, crate::domain::terms::TermOf), ApiError> {
-    user.require_any(reports::READERS, "report.read", "report").await?;
+    admit(user, report).await?;
     let format = negotiate(req)?;
     let term = reports::term_for(policy, query.academic_year.as_deref(), query.term.as_deref())?;
     Ok((format, term))
@@ -154,7 +160,7 @@ pub struct YearQuery {
 )]
 #[get("/reports/cohort")]
 pub async fn cohort_report(user: AuthUser, pool: web::Data<Pool>, req: HttpRequest) -> Result<HttpResponse, ApiError> {
-    user.require_any(reports::READERS, "report.read", "report").await?;
+    admit(&user, "cohort").await?;
     let format = negotiate(&req)?;
     let report = reports::cohort(&pool, &user).await?;
     respond(format, &report, &report.csv_rows(), "cohort")
@@ -186,7 +192,7 @@ pub async fn pep_compliance_report(
     query: web::Query<TermQuery>,
     req: HttpRequest,
 ) -> Result<HttpResponse, ApiError> {
-    let (format, term) = term_request(&user, &req, &policy, &query).await?;
+    let (format, term) = term_request("pep-compliance", &user, &req, &policy, &query).await?;
     let report = reports::pep_compliance(&pool, &user, &policy, term).await?;
     let name = format!("pep-compliance-{}-{}", report.academic_year, report.term);
     respond(format, &report, std::iter::once(&report.totals).chain(&report.by_key_stage), &name)
@@ -216,7 +222,7 @@ pub async fn attendance_report(
     query: web::Query<TermQuery>,
     req: HttpRequest,
 ) -> Result<HttpResponse, ApiError> {
-    let (format, term) = term_request(&user, &req, &policy, &query).await?;
+    let (format, term) = term_request("attendance", &user, &req, &policy, &query).await?;
     let report = reports::attendance(&pool, &user, term).await?;
     let name = format!("attendance-{}-{}", report.academic_year, report.term);
     respond(format, &report, std::iter::once(&report.totals).chain(&report.by_key_stage), &name)
@@ -244,7 +250,7 @@ pub async fn attainment_report(
     query: web::Query<TermQuery>,
     req: HttpRequest,
 ) -> Result<HttpResponse, ApiError> {
-    let (format, term) = term_request(&user, &req, &policy, &query).await?;
+    let (format, term) = term_request("attainment", &user, &req, &policy, &query).await?;
     let report = reports::attainment(&pool, &user, term).await?;
     // Subjects are the ePEP provider's free text: none may run as a spreadsheet formula.
     let rows: Vec<_> = report
@@ -276,7 +282,7 @@ pub async fn pupil_premium_plus_report(
     query: web::Query<YearQuery>,
     req: HttpRequest,
 ) -> Result<HttpResponse, ApiError> {
-    user.require_any(reports::READERS, "report.read", "report").await?;
+    admit(&user, "pupil-premium-plus").await?;
     let format = negotiate(&req)?;
     let year = match query.academic_year.as_deref() {
         Some(y) => AcademicYear::parse(y).map_err(|r| ApiError::BadRequest(format!("academic_year {r}")))?,

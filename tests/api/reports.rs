@@ -1200,14 +1200,23 @@ async fn only_dashboard_vso_and_vs_admin_read_reports_and_every_read_is_audited(
             assert_eq!(res.headers()["cache-control"], "no-store");
             let rid = res.headers()["x-request-id"].to_str().unwrap().to_owned();
             problem(res, 403).await;
-            expected.push((sub, "report.read".into(), "report".into(), None, None, "denied".into(), rid));
+            // A refusal names the report it refused.
+            expected.push((sub, "report.read".into(), "report".into(), Some(name.into()), None, "denied".into(), rid));
         }
         // Also refused, before the representation is looked at.
         let res =
             app.get(&path, &app.token("sw-csv", &["social_worker"])).header("accept", "text/csv").send().await.unwrap();
         let rid = res.headers()["x-request-id"].to_str().unwrap().to_owned();
         problem(res, 403).await;
-        expected.push(("sw-csv".into(), "report.read".into(), "report".into(), None, None, "denied".into(), rid));
+        expected.push((
+            "sw-csv".into(),
+            "report.read".into(),
+            "report".into(),
+            Some(name.into()),
+            None,
+            "denied".into(),
+            rid,
+        ));
         let res = app.client.get(app.url(&path)).send().await.unwrap();
         assert!(res.headers().contains_key("www-authenticate"));
         problem(res, 401).await;
