@@ -46,7 +46,7 @@ enum Command {
         /// Random seed: the same seed and as-of date give the same database.
         #[arg(long, default_value_t = 1)]
         seed: u64,
-        /// The as-of date (YYYY-MM-DD) every date is derived from; default today (UTC).
+        /// The as-of date (YYYY-MM-DD) every date is derived from; default today (UK).
         #[arg(long)]
         today: Option<chrono::NaiveDate>,
     },
@@ -100,7 +100,7 @@ fn seed_demo(config: &Config, children: u32, seed: u64, today: Option<chrono::Na
     use std::io::IsTerminal;
     use virtual_school::seed::{Progress, SeedOptions};
 
-    let today = today.unwrap_or_else(|| chrono::Utc::now().date_naive());
+    let today = today.unwrap_or_else(|| virtual_school::domain::calendar::uk_date(chrono::Utc::now()));
     let policy = virtual_school::services::policy::Policy {
         calendar: virtual_school::domain::calendar::WorkingDays::new(config.extra_holidays.iter().copied()),
         initial_pep_working_days: config.initial_pep_working_days,
