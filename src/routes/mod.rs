@@ -44,6 +44,12 @@ pub(crate) fn none_match(headers: &actix_web::http::header::HeaderMap, etag: &st
         .is_some_and(|tags| tags.iter().any(|t| t == "*" || weak(t) == etag))
 }
 
+/// An `academic_year` path or query parameter (`2026-27`); 400 otherwise.
+pub(crate) fn academic_year_param(raw: &str) -> Result<crate::domain::terms::AcademicYear, crate::error::ApiError> {
+    crate::domain::terms::AcademicYear::parse(raw)
+        .map_err(|r| crate::error::ApiError::BadRequest(format!("academic_year {r}")))
+}
+
 /// Registers every documented route. Both the server and the OpenAPI document are built from this.
 pub fn configure(cfg: &mut ServiceConfig) {
     cfg.service(operations::healthz).service(operations::readyz).service(

@@ -96,7 +96,7 @@ impl From<&BudgetRecord> for BudgetView {
 
 /// The academic year of a path: 400 when malformed.
 fn year_of(raw: &str) -> Result<String, ApiError> {
-    AcademicYear::parse(raw).map(|y| y.to_string()).map_err(|r| ApiError::BadRequest(format!("academic_year {r}")))
+    super::academic_year_param(raw).map(|y| y.to_string())
 }
 
 /// Collects every field error of a body.

@@ -3,7 +3,6 @@
 
 use crate::auth::AuthUser;
 use crate::db::Pool;
-use crate::domain::terms::AcademicYear;
 use crate::error::{ApiError, Problem};
 use crate::services::policy::Policy;
 use crate::services::reports::{
@@ -117,11 +116,6 @@ pub struct TermQuery {
     pub term: Option<String>,
 }
 
-/// Admits a reader of `report` (a refusal's audit event names the report).
-async fn admit(user: &AuthUser, report: &str) -> Result<(), ApiError> {
-    user.require_any_on(reports::READERS, "report.read", "report", Some(report)).await
-}
-
 /// Admits the caller, then reads the representation and the term a term report is asked for.
 async fn term_request(
     report: &str,
@@ -130,7 +124,7 @@ async fn term_request(
     policy: &Policy,
     query: &TermQuery,
 ) -> Result<(Format, crate::domain::terms::TermOf), ApiError> {
-    admit(user, report).await?;
+    reports::admit(user, report).await?;
     let format = negotiate(req)?;
     let term = reports::term_for(policy, query.academic_year.as_deref(), query.term.as_deref())?;
     Ok((format, term))
@@ -160,7 +154,7 @@ pub struct YearQuery {
 )]
 #[get("/reports/cohort")]
 pub async fn cohort_report(user: AuthUser, pool: web::Data<Pool>, req: HttpRequest) -> Result<HttpResponse, ApiError> {
-    admit(&user, "cohort").await?;
+    reports::admit(&user, "cohort").await?;
     let format = negotiate(&req)?;
     let report = reports::cohort(&pool, &user).await?;
     respond(format, &report, &report.csv_rows(), "cohort")
@@ -282,10 +276,10 @@ pub async fn pupil_premium_plus_report(
     query: web::Query<YearQuery>,
     req: HttpRequest,
 ) -> Result<HttpResponse, ApiError> {
-    admit(&user, "pupil-premium-plus").await?;
+    reports::admit(&user, "pupil-premium-plus").await?;
     let format = negotiate(&req)?;
     let year = match query.academic_year.as_deref() {
-        Some(y) => AcademicYear::parse(y).map_err(|r| ApiError::BadRequest(format!("academic_year {r}")))?,
+        Some(y) => super::academic_year_param(y)?,
         None => policy.pep_day().term.year,
     };
     let report = reports::pupil_premium_plus(&pool, &user, year).await?;

@@ -33,15 +33,7 @@ pub struct ChildRecord {
 impl ChildRecord {
     /// The record of `row` on `day`, by the PEP rules of `policy`.
     pub fn new(row: ChildRow, policy: &Policy, day: &PepDay) -> Self {
-        let facts = PepFacts {
-            lac_status: LacStatus::parse(&row.lac_status).unwrap_or(LacStatus::LookedAfter),
-            date_of_birth: row.date_of_birth,
-            year_group: row.year_group.as_deref(),
-            looked_after_since: row.looked_after_since,
-            pep_required_on: row.pep_required_on,
-            last_pep_term: row.last_pep_term,
-        };
-        let (pep_status, next_pep_due_on) = policy.pep.schedule(&facts, day);
+        let (pep_status, next_pep_due_on) = policy.pep.schedule(&pep_facts(&row), day);
         let key_stage = row.year_group.as_deref().and_then(|y| YearGroup::parse(y).ok()).map(YearGroup::key_stage);
         Self { row, pep_status, next_pep_due_on, key_stage }
     }
@@ -49,6 +41,18 @@ impl ChildRecord {
     /// The entity tag: the stored version and the derived status (which can change overnight without a write).
     pub fn etag(&self) -> String {
         format!("\"v{}-{}\"", self.row.version, self.pep_status.as_str())
+    }
+}
+
+/// What the PEP schedule of a stored child depends on.
+pub(crate) fn pep_facts(row: &ChildRow) -> PepFacts<'_> {
+    PepFacts {
+        lac_status: LacStatus::parse(&row.lac_status).unwrap_or(LacStatus::LookedAfter),
+        date_of_birth: row.date_of_birth,
+        year_group: row.year_group.as_deref(),
+        looked_after_since: row.looked_after_since,
+        pep_required_on: row.pep_required_on,
+        last_pep_term: row.last_pep_term,
     }
 }
 

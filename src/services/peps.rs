@@ -7,9 +7,8 @@ use crate::db::children_repo::{self, Caseload};
 use crate::db::peps_repo::{self, AttainmentRow, PepFilter, PepRow, PepScope, ReviewRow, RevisionRow};
 use crate::db::{self, audit_repo, DbConnection, Pool};
 use crate::domain::calendar::uk_date;
-use crate::domain::child::LacStatus;
 use crate::domain::pep::{PepContent, PepSubmission};
-use crate::domain::terms::{PepFacts, TermOf};
+use crate::domain::terms::TermOf;
 use crate::domain::YearGroup;
 use crate::error::{ApiError, FieldError};
 use crate::services::audit::{truncate_to_micros, NewAuditEvent, Outcome};
@@ -186,17 +185,8 @@ fn apply(c: &mut DbConnection, actor: &AuthUser, policy: &Policy, sub: PepSubmis
     let settles = child.pep_required_on.is_some()
         && child.pep_required_since.is_none_or(|since| sub.content.meeting_date >= since);
     // A child who needed no PEP when it was met (too young or old, or ceased) owed nothing, so nothing is late.
-    let needed = policy.pep.required(
-        &PepFacts {
-            lac_status: LacStatus::parse(&child.lac_status).unwrap_or(LacStatus::LookedAfter),
-            date_of_birth: child.date_of_birth,
-            year_group: child.year_group.as_deref(),
-            looked_after_since: child.looked_after_since,
-            pep_required_on: child.pep_required_on,
-            last_pep_term: child.last_pep_term,
-        },
-        &policy.pep.day(sub.content.meeting_date),
-    );
+    let needed =
+        policy.pep.required(&crate::services::children::pep_facts(&child), &policy.pep.day(sub.content.meeting_date));
     let (deadline, late) = match &previous {
         Some(p) => (p.deadline, p.signed_off_late),
         None if !needed => (None, false),

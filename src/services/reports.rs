@@ -38,8 +38,9 @@ fn one_decimal(v: f64) -> f64 {
     (v * 10.0).round() / 10.0
 }
 
-async fn admit(user: &AuthUser) -> Result<(), ApiError> {
-    user.require_any(READERS, "report.read", "report").await
+/// Admits a reader of `report`; a refusal's audit event names the report.
+pub async fn admit(user: &AuthUser, report: &str) -> Result<(), ApiError> {
+    user.require_any_on(READERS, "report.read", "report", Some(report)).await
 }
 
 async fn audit(user: &AuthUser, name: &str) -> Result<(), ApiError> {
@@ -133,7 +134,7 @@ fn counts(map: BTreeMap<String, i64>, order: &[&str]) -> Vec<Count> {
 
 /// Counts of the roll (`dashboard`, `vso`, `vs_admin`).
 pub async fn cohort(pool: &Pool, user: &AuthUser) -> Result<CohortReport, ApiError> {
-    admit(user).await?;
+    admit(user, "cohort").await?;
     let groups = db::run(pool, |conn| Ok(reports_repo::cohort(conn)?)).await?;
     audit(user, "cohort").await?;
     let (mut status, mut ks, mut place, mut sen, mut legal) =
@@ -227,7 +228,7 @@ pub async fn pep_compliance(
     policy: &Policy,
     term: TermOf,
 ) -> Result<PepComplianceReport, ApiError> {
-    admit(user).await?;
+    admit(user, "pep-compliance").await?;
     let day = policy.pep_day();
     if term > day.term {
         return Err(ApiError::BadRequest(format!(
@@ -431,7 +432,7 @@ impl AttendanceSums {
 
 /// Attendance and exclusions from each child's signed-off PEP for the term (`dashboard`, `vso`, `vs_admin`).
 pub async fn attendance(pool: &Pool, user: &AuthUser, term: TermOf) -> Result<AttendanceReport, ApiError> {
-    admit(user).await?;
+    admit(user, "attendance").await?;
     let ordinal = term.ordinal();
     let groups = db::run(pool, move |conn| Ok(reports_repo::attendance(conn, ordinal)?)).await?;
     audit(user, "attendance").await?;
@@ -502,7 +503,7 @@ pub struct AttainmentReport {
 /// Attainment by key stage and subject from each child's signed-off PEP for the term (`dashboard`, `vso`,
 /// `vs_admin`).
 pub async fn attainment(pool: &Pool, user: &AuthUser, term: TermOf) -> Result<AttainmentReport, ApiError> {
-    admit(user).await?;
+    admit(user, "attainment").await?;
     let ordinal = term.ordinal();
     let groups = db::run(pool, move |conn| Ok(reports_repo::attainment(conn, ordinal)?)).await?;
     audit(user, "attainment").await?;
@@ -604,7 +605,7 @@ pub async fn pupil_premium_plus(
     user: &AuthUser,
     year: AcademicYear,
 ) -> Result<PupilPremiumPlusReport, ApiError> {
-    admit(user).await?;
+    admit(user, "pupil-premium-plus").await?;
     let label = year.to_string();
     let key = label.clone();
     let (budget, groups) =
